@@ -1,0 +1,36 @@
+"""The signal model: an LSTM over a [T][F] feature window with temporal attention.
+
+score = predicted log return over the next ``horizon`` ticks, in units of the
+recent per-tick volatility times sqrt(horizon) (a z-score: 1.0 means a move of
+one typical horizon-sized swing). Positive = up.
+
+Attention (Bahdanau-style additive scoring, softmax over the T hidden states)
+is returned by ``forward`` so every explanation can carry it; it is a view of
+the model's internals, not by itself a faithful explanation (Jain & Wallace,
+"Attention is not Explanation", NAACL 2019).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class AttentionLSTM(nn.Module):
+    def __init__(self, n_features: int, hidden: int = 32):
+        super().__init__()
+        self.n_features = n_features
+        self.hidden = hidden
+        self.lstm = nn.LSTM(n_features, hidden, batch_first=True)
+        self.att_proj = nn.Linear(hidden, hidden)
+        self.att_score = nn.Linear(hidden, 1, bias=False)
+        self.head = nn.Linear(2 * hidden, 1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x [B, T, F] -> (score [B], attention [B, T] summing to 1 over T)."""
+        states, _ = self.lstm(x)
+        logits = self.att_score(torch.tanh(self.att_proj(states))).squeeze(-1)
+        attention = torch.softmax(logits, dim=1)
+        context = torch.einsum("bt,bth->bh", attention, states)
+        score = self.head(torch.cat([context, states[:, -1]], dim=-1)).squeeze(-1)
+        return score, attention

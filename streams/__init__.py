@@ -1,0 +1,1 @@
+"""Pipeline stages, one module each: ingest -> features -> score -> gate -> explain -> archive."""

@@ -1,0 +1,49 @@
+"""Stage ``archive``: an explained Signal -> the ArchiveRecord published on ``explanations``.
+
+The record carries everything needed to re-create the explanation from the
+archive alone: the exact window, the model version (sha256 of the artifact,
+which also fixes the baseline), the explainer method, parameters and seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from streams.explain import METHOD, ExplainConfig, Explanation, additivity_error
+from streams.records import ArchiveRecord, Explainer, Signal
+
+STAGE_ID = "archive"
+
+
+def baseline_sha256(baseline: np.ndarray) -> str:
+    """Hash of the float32 baseline window bytes: identifies the explanation's reference."""
+    return hashlib.sha256(np.ascontiguousarray(baseline, dtype=np.float32).tobytes()).hexdigest()
+
+
+def archive_record(signal: Signal, expl: Explanation, config: ExplainConfig, seed: int,
+                   baseline_hash: str, produced_at: int) -> ArchiveRecord:
+    return ArchiveRecord(
+        signal_id=signal.signal_id,
+        symbol=signal.symbol,
+        ts=signal.ts,
+        price=signal.price,
+        model_version=signal.model_version,
+        score=signal.score,
+        threshold=signal.threshold,
+        direction=signal.direction,
+        feature_names=signal.feature_names,
+        window=signal.window,
+        attributions=expl.cells.tolist(),
+        event_attributions=expl.events.tolist(),
+        segments=[list(s) for s in expl.segments],
+        feature_attributions=expl.features.tolist(),
+        base_value=expl.base_value,
+        attention=expl.attention.tolist(),
+        attention_shap_spearman=expl.attention_shap_spearman,
+        additivity_error=additivity_error(expl.base_value, expl.cells, signal.score),
+        explainer=Explainer(method=METHOD, params=config.params(baseline_hash), seed=seed),
+        scored_at=signal.scored_at,
+        produced_at=produced_at,
+    )

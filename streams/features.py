@@ -1,0 +1,154 @@
+"""Per-symbol feature windows: one pure function shared by training and the worker.
+
+Why one function: the model must see exactly the numbers it was trained on
+(no train/serve skew). ``window_from_history`` turns the last ``HISTORY``
+ticks of one symbol into the [T][F] model input; training calls it on every
+slice of a historical series, the worker on its per-symbol ring buffer.
+
+Features are scale-free, so one model serves EURUSD (moves of 1e-4) and
+BTCUSD (moves of 1e-2) alike. With r_i = log(p_i / p_{i-1}) and
+vol_i = RMS(r_{i-31..i}) (per-tick volatility, in log-return units):
+
+- ``ret_z``     r_i / vol_i
+- ``mom_8``     sum(r_{i-7..i}) / (vol_i * sqrt 8)
+- ``mom_32``    sum(r_{i-31..i}) / (vol_i * sqrt 32)
+- ``vol_ratio`` log(RMS(r_{i-7..i}) / vol_i)
+- ``range_8``   (max - min of log p over i-7..i) / (vol_i * sqrt 8)
+- ``size_z``    z-score of log1p(size_i) over the last 32 sizes (0 without sizes)
+
+Every value is clipped to +-``CLIP`` and any NaN/inf becomes 0, so no
+non-finite number ever reaches the model.
+
+Gap rule: features run in event time (tick order), not wall time. Gaps in
+wall time (weekends, halts) are not filled or interpolated; a tick whose ts
+is not later than the symbol's last accepted tick is a duplicate (same ts)
+or out of order (older), and is dropped and counted (see ``advance``).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+
+FEATURE_NAMES: tuple[str, ...] = ("ret_z", "mom_8", "mom_32", "vol_ratio", "range_8", "size_z")
+WINDOW_T = 32  # time steps in one model input
+LOOKBACK = 32  # returns behind each feature row (volatility and long momentum)
+SHORT = 8  # short momentum / range / short volatility span, ticks
+HISTORY = WINDOW_T + LOOKBACK  # prices needed for one full window
+CLIP = 8.0
+_EPS = 1e-12
+
+
+def _rolling(x: np.ndarray, span: int) -> np.ndarray:
+    """Trailing windows of ``span`` as a [n - span + 1, span] view."""
+    return np.lib.stride_tricks.sliding_window_view(x, span)
+
+
+def feature_rows(prices: np.ndarray, sizes: np.ndarray | None) -> np.ndarray:
+    """Feature rows for every tick that has LOOKBACK returns behind it.
+
+    ``prices`` [n] > 0; ``sizes`` [n] or None. Returns [n - LOOKBACK, F] float32.
+    """
+    prices = np.asarray(prices, dtype=np.float64)
+    logp = np.log(prices)
+    r = np.diff(logp)  # r[j] is the return into tick j+1
+    n_rows = len(prices) - LOOKBACK
+    if n_rows <= 0:
+        return np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32)
+    long_r = _rolling(r, LOOKBACK)[-n_rows:]  # [n_rows, LOOKBACK], row ends at tick i
+    short_r = long_r[:, -SHORT:]
+    vol = np.sqrt(np.mean(long_r**2, axis=1)) + _EPS
+    vol_short = np.sqrt(np.mean(short_r**2, axis=1)) + _EPS
+    short_logp = _rolling(logp, SHORT)[-n_rows:]
+    out = np.empty((n_rows, len(FEATURE_NAMES)), dtype=np.float64)
+    out[:, 0] = long_r[:, -1] / vol
+    out[:, 1] = short_r.sum(axis=1) / (vol * np.sqrt(SHORT))
+    out[:, 2] = long_r.sum(axis=1) / (vol * np.sqrt(LOOKBACK))
+    out[:, 3] = np.log(vol_short / vol)
+    out[:, 4] = (short_logp.max(axis=1) - short_logp.min(axis=1)) / (vol * np.sqrt(SHORT))
+    out[:, 5] = _size_z(sizes, n_rows)
+    out = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+    return np.clip(out, -CLIP, CLIP).astype(np.float32)
+
+
+def _size_z(sizes: np.ndarray | None, n_rows: int) -> np.ndarray:
+    if sizes is None:
+        return np.zeros(n_rows)
+    s = np.log1p(np.nan_to_num(np.asarray(sizes, dtype=np.float64), nan=0.0).clip(min=0.0))
+    win = _rolling(s, LOOKBACK + 1)[-n_rows:]
+    std = win.std(axis=1)
+    z = (win[:, -1] - win.mean(axis=1)) / np.where(std > 0, std, 1.0)
+    return np.where(std > 0, z, 0.0)
+
+
+def window_from_history(prices, sizes=None) -> np.ndarray | None:
+    """The [WINDOW_T, F] model input from the last HISTORY ticks, or None if too short."""
+    if len(prices) < HISTORY:
+        return None
+    p = np.asarray(prices, dtype=np.float64)[-HISTORY:]
+    s = None if sizes is None else np.asarray(sizes, dtype=np.float64)[-HISTORY:]
+    return feature_rows(p, s)
+
+
+def forward_return_z(prices: np.ndarray, horizon: int) -> np.ndarray:
+    """Training target for the window ending at each tick: the next ``horizon``
+    log return over (vol * sqrt(horizon)), NaN where the future is unknown."""
+    logp = np.log(np.asarray(prices, dtype=np.float64))
+    r = np.diff(logp)
+    n = len(prices)
+    out = np.full(n, np.nan)
+    for i in range(LOOKBACK, n - horizon):
+        vol = np.sqrt(np.mean(r[i - LOOKBACK : i] ** 2)) + _EPS
+        out[i] = (logp[i + horizon] - logp[i]) / (vol * np.sqrt(horizon))
+    return out
+
+
+class Admission(str, Enum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    OUT_OF_ORDER = "out_of_order"
+
+
+@dataclass
+class SymbolHistory:
+    """Ring buffer of one symbol's last HISTORY ticks (event time)."""
+
+    last_ts: int | None = None
+    prices: deque = field(default_factory=lambda: deque(maxlen=HISTORY))
+    sizes: deque = field(default_factory=lambda: deque(maxlen=HISTORY))
+    cooldown: int = 0  # ticks left before this symbol may signal again
+
+    def to_dict(self) -> dict:
+        return {"last_ts": self.last_ts, "prices": list(self.prices), "sizes": list(self.sizes), "cooldown": self.cooldown}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SymbolHistory":
+        h = cls(last_ts=d.get("last_ts"), cooldown=int(d.get("cooldown", 0)))
+        h.prices.extend(d.get("prices", []))
+        h.sizes.extend(d.get("sizes", []))
+        return h
+
+
+def advance(history: SymbolHistory, ts: int, price: float, size: float | None) -> Admission:
+    """Append one tick if it is newer than the last one seen for its symbol.
+
+    Rule: same ts as the last accepted tick -> DUPLICATE (dropped, counted);
+    older ts -> OUT_OF_ORDER (dropped, counted). Missing size counts as NaN,
+    which ``size_z`` turns into 0.
+    """
+    if history.last_ts is not None:
+        if ts == history.last_ts:
+            return Admission.DUPLICATE
+        if ts < history.last_ts:
+            return Admission.OUT_OF_ORDER
+    history.last_ts = ts
+    history.prices.append(float(price))
+    history.sizes.append(float("nan") if size is None else float(size))
+    return Admission.ACCEPTED
+
+
+def current_window(history: SymbolHistory) -> np.ndarray | None:
+    return window_from_history(list(history.prices), list(history.sizes))

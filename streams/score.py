@@ -1,0 +1,21 @@
+"""Stage ``score``: a micro-batch of feature windows -> model scores and attention.
+
+One forward pass per micro-batch: batching across symbols amortises the
+per-call overhead of the LSTM (see ``tickscope bench model``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+STAGE_ID = "score"
+
+
+def score_windows(net: torch.nn.Module, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """windows [B, T, F] float32 -> (scores [B] float64, attention [B, T] float64)."""
+    if len(windows) == 0:
+        return np.zeros(0), np.zeros((0, 0))
+    with torch.inference_mode():
+        score, attention = net(torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32)))
+    return score.double().numpy(), attention.double().numpy()

@@ -1,0 +1,83 @@
+import json
+
+import numpy as np
+import pytest
+
+import models
+from streams.archive import archive_record, baseline_sha256
+from streams.explain import ExplainConfig, explain
+from streams.feed import tick_json
+from streams.gate import next_cooldown, significance
+from streams.ingest import Source
+from streams.records import ArchiveRecord, seed_for, signal_id_for
+from streams.signals import Message, SignalDetector
+from streams.sources import load_source
+
+
+def test_gate_needs_score_beyond_threshold_and_no_cooldown():
+    assert significance(2.0, 1.0, 0) == "long"
+    assert significance(-2.0, 1.0, 0) == "short"
+    assert significance(1.0, 1.0, 0) is None
+    assert significance(5.0, 1.0, 3) is None
+    assert next_cooldown(0, True, 8) == 8 and next_cooldown(8, False, 8) == 7 and next_cooldown(0, False, 8) == 0
+
+
+def test_signal_id_is_deterministic_and_distinct():
+    a = signal_id_for("EURUSD", 1, "v" * 64)
+    assert a == signal_id_for("EURUSD", 1, "v" * 64)
+    assert len({a, signal_id_for("EURUSD", 2, "v" * 64), signal_id_for("GBPUSD", 1, "v" * 64),
+                signal_id_for("EURUSD", 1, "w" * 64)}) == 4
+    assert seed_for(a) == seed_for(a) and 0 < seed_for(a) < 2**32
+
+
+@pytest.fixture(scope="module")
+def detector_run():
+    model = models.load()
+    detector = SignalDetector(model, cooldown_ticks=8, max_message_bytes=4096)
+    rows = load_source("eurusd")[:1500]
+    msgs = [Message(b"EURUSD", tick_json("EURUSD", r), Source("ticks", 0, i)) for i, r in enumerate(rows)]
+    msgs.insert(700, Message(b"EURUSD", b"{broken", Source("ticks", 0, 10_000)))
+    outcomes = [detector.process(msgs[i : i + 256], now_ms=1) for i in range(0, len(msgs), 256)]
+    return model, detector, outcomes
+
+
+def test_detector_routes_bad_input_and_keeps_going(detector_run):
+    _, _, outcomes = detector_run
+    letters = [d for o in outcomes for d in o.dead_letters]
+    assert [d.reason for d in letters] == ["undecodable"] and letters[0].source_offset == 10_000
+    assert sum(o.accepted for o in outcomes) == 1500
+
+
+def test_detector_signals_are_significant_and_cooled_down(detector_run):
+    model, _, outcomes = detector_run
+    signals = [s for o in outcomes for s in o.signals]
+    assert signals, "1500 real bars should give at least one significant signal"
+    assert all(abs(s.score) > model.threshold for s in signals)
+    ts = [s.ts for s in signals]
+    rows = {r.ts: i for i, r in enumerate(load_source("eurusd")[:1500])}
+    gaps = np.diff([rows[t] for t in ts])
+    assert (gaps > 8).all(), "a symbol stays quiet for the cooldown after a signal"
+    assert all(len(s.window) == 32 and len(s.window[0]) == 6 for s in signals)
+
+
+def test_replaying_the_same_ticks_gives_the_same_signal_ids(detector_run):
+    model, _, outcomes = detector_run
+    again = SignalDetector(model, cooldown_ticks=8, max_message_bytes=4096)
+    rows = load_source("eurusd")[:1500]
+    msgs = [Message(b"EURUSD", tick_json("EURUSD", r), Source("ticks", 0, i)) for i, r in enumerate(rows)]
+    ids = [s.signal_id for i in range(0, 1500, 100) for s in again.process(msgs[i : i + 100], 1).signals]
+    assert ids == [s.signal_id for o in outcomes for s in o.signals]
+
+
+def test_archive_record_is_json_and_complete(detector_run):
+    model, _, outcomes = detector_run
+    signal = next(s for o in outcomes for s in o.signals)
+    base = model.baseline.numpy()
+    seed = seed_for(signal.signal_id)
+    expl = explain(model.net, np.array(signal.window, dtype=np.float32), base, seed)
+    record = archive_record(signal, expl, ExplainConfig(), seed, baseline_sha256(base), produced_at=2)
+    again = ArchiveRecord.from_json(record.to_json())
+    assert again == record
+    body = json.loads(record.to_json())
+    assert body["explainer"]["params"]["baseline_sha256"] == baseline_sha256(base)
+    assert body["additivity_error"] < 1e-5 * max(1, abs(body["score"]))

@@ -1,0 +1,5 @@
+import sys
+
+from tickscope.cli import main
+
+sys.exit(main())

@@ -1,0 +1,46 @@
+"""``tickscope worker``: run the Faust worker (detect + explain agents)."""
+
+from __future__ import annotations
+
+import sys
+
+
+def add_parser(sub):
+    p = sub.add_parser("worker", help="run the streaming worker (Faust): ticks -> explained signals")
+    p.add_argument("--loglevel", default="info", help="debug, info, warning (default info)")
+    return p
+
+
+def run(args) -> int:
+    import torch
+    from prometheus_client import start_http_server
+
+    import models
+    from streams import metrics
+    from streams.app import create_app
+    from tickscope.settings import get_settings
+    from tickscope.topics import ensure_topics
+
+    settings = get_settings()
+    (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(settings.torch_threads)
+    try:
+        model = models.load(settings.model_version)
+    except models.ModelError as exc:
+        print(f"tickscope worker: {exc}", file=sys.stderr)
+        return 2
+    try:
+        ensure_topics(settings)
+    except RuntimeError as exc:
+        print(f"tickscope worker: {exc}", file=sys.stderr)
+        return 2
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port)
+    metrics.UP.set(1)
+    print(f"tickscope worker: model {model.version[:12]} threshold {model.threshold:.4f}, "
+          f"bootstrap {settings.kafka_bootstrap}, metrics :{settings.metrics_port}", flush=True)
+    from faust import Worker
+
+    app = create_app(settings, model)
+    Worker(app, loglevel=args.loglevel).execute_from_commandline()
+    return 0

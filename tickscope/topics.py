@@ -1,0 +1,39 @@
+"""Create the pipeline's topics up front, so partition counts are chosen, not defaulted."""
+
+from __future__ import annotations
+
+import time
+
+from tickscope.settings import Settings
+
+
+def topic_names(settings: Settings) -> list[str]:
+    return [settings.topic_ticks, settings.topic_dlq, settings.topic_signals,
+            settings.topic_explanations, settings.topic_alerts]
+
+
+def ensure_topics(settings: Settings, wait_s: float = 60.0) -> None:
+    """Create missing topics (key = symbol or signal_id); retry while the broker starts."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+    from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            admin = KafkaAdminClient(**settings.kafka_python_config(), request_timeout_ms=5000)
+            break
+        except (KafkaError, OSError) as exc:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"cannot reach Kafka at {settings.kafka_bootstrap}: {exc}") from exc
+            time.sleep(0.5)
+    try:
+        existing = set(admin.list_topics())
+        missing = [NewTopic(t, settings.topic_partitions, 1) for t in topic_names(settings) if t not in existing]
+        if missing:
+            try:
+                admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass  # another process created them first
+    finally:
+        admin.close()
