@@ -26,47 +26,12 @@ from streams.explain import ExplainConfig, explain
 from streams.ingest import Rejected, Source, dead_letter, now_ms
 from streams.records import ArchiveRecord, DeadLetter, Signal, seed_for
 from streams.signals import Message, SignalDetector
+from streams.state import WindowStore, encode_history
+from tickscope.kafka import broker_credentials, limit_fetch_wait, read_partition
 from tickscope.settings import Settings
 
 log = logging.getLogger("tickscope.worker")
 MAX_PENDING_ARRIVALS = 10_000
-
-
-def broker_credentials(settings: Settings):
-    if settings.kafka_sasl_mechanism:
-        return faust.SASLCredentials(
-            username=settings.kafka_sasl_username,
-            password=settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else None,
-            mechanism=settings.kafka_sasl_mechanism,
-            ssl_context=_ssl_context(settings) if "SSL" in settings.kafka_security_protocol else None,
-        )
-    if settings.kafka_security_protocol == "SSL":
-        return _ssl_context(settings)
-    return None
-
-
-def _ssl_context(settings: Settings):
-    import ssl
-
-    return ssl.create_default_context(cafile=settings.kafka_ssl_cafile)
-
-
-def limit_fetch_wait(max_wait_ms: int) -> None:
-    """Cap the broker long-poll of Faust's consumer (hard-coded to 1,500 ms in
-    faust-streaming 0.15): on brokers that hold an empty fetch for the whole
-    wait, that wait is added to every hop's latency."""
-    from faust.transport.drivers import aiokafka as driver
-
-    cls = driver.AIOKafkaConsumerThread
-    original = getattr(cls, "_tickscope_original_create", cls._create_worker_consumer)
-
-    def create(self, transport):
-        consumer = original(self, transport)
-        consumer._fetch_max_wait_ms = min(consumer._fetch_max_wait_ms, max_wait_ms)
-        return consumer
-
-    cls._tickscope_original_create = original
-    cls._create_worker_consumer = create
 
 
 def create_app(settings: Settings, model) -> faust.App:
@@ -98,7 +63,9 @@ def _topic(app: faust.App, name: str):
 def _wire(app: faust.App, settings: Settings, model) -> None:
     ticks, dlq = _topic(app, settings.topic_ticks), _topic(app, settings.topic_dlq)
     signals, explanations = _topic(app, settings.topic_signals), _topic(app, settings.topic_explanations)
-    detector = SignalDetector(model, settings.signal_cooldown_ticks, settings.max_message_bytes)
+    changelog = _topic(app, settings.state_changelog_topic)
+    store = WindowStore(lambda partition: read_partition(settings, settings.state_changelog_topic, partition))
+    detector = SignalDetector(model, settings.signal_cooldown_ticks, settings.max_message_bytes, store)
     config = ExplainConfig(threads=settings.torch_threads)
     baseline = model.baseline.numpy()
     baseline_hash = baseline_sha256(baseline)
@@ -113,15 +80,23 @@ def _wire(app: faust.App, settings: Settings, model) -> None:
             outcome = detector.process(messages, now_ms())
             metrics.SCORE_BATCH_SECONDS.observe(time.perf_counter() - started)
             _count(outcome)
+            acks = []
             for letter in outcome.dead_letters:
                 metrics.DLQ.labels(letter.stage, letter.reason).inc()
-                await dlq.send(key=letter.source_topic.encode(), value=letter.to_json())
+                acks.append(await dlq.send(key=letter.source_topic.encode(), value=letter.to_json()))
             for sig in outcome.signals:
                 metrics.SIGNALS.labels(sig.direction).inc()
-                arrivals[sig.signal_id] = outcome.arrivals[sig.signal_id]
-                while len(arrivals) > MAX_PENDING_ARRIVALS:
-                    arrivals.popitem(last=False)  # explained by another worker after a rebalance
-                await signals.send(key=sig.symbol.encode(), value=sig.to_json())
+                _remember_arrival(arrivals, sig.signal_id, outcome.arrivals[sig.signal_id])
+                acks.append(await signals.send(key=sig.symbol.encode(), value=sig.to_json()))
+            for ack in acks:
+                await ack  # outputs are on the broker before the state that includes their ticks
+            saved = []
+            for symbol, partition in outcome.changed.items():
+                state = encode_history(symbol, partition, detector.histories[symbol])
+                saved.append(await changelog.send(key=symbol.encode(), value=state, partition=partition))
+            for ack in saved:
+                await ack  # state is on the broker before this batch's offsets can be committed
+            _observe_lag(app, events)
             metrics.LIVENESS.set(time.time())
 
     @app.agent(signals, name="explain")
@@ -137,6 +112,26 @@ def _wire(app: faust.App, settings: Settings, model) -> None:
                 metrics.END_TO_END_SECONDS.observe(time.monotonic() - arrived)
             metrics.EXPLANATIONS.inc()
             metrics.LIVENESS.set(time.time())
+
+
+def _remember_arrival(arrivals: OrderedDict, signal_id: str, arrived_at: float) -> None:
+    arrivals[signal_id] = arrived_at
+    while len(arrivals) > MAX_PENDING_ARRIVALS:
+        arrivals.popitem(last=False)  # explained by another worker after a rebalance
+
+
+def _observe_lag(app: faust.App, events) -> None:
+    """Messages behind the partition's end, per ticks partition seen in this batch."""
+    last: dict = {}
+    for e in events:
+        last[e.message.tp] = max(last.get(e.message.tp, -1), e.message.offset)
+    for tp, offset in last.items():
+        try:
+            highwater = app.consumer.highwater(tp)
+        except Exception:  # highwater unknown before the first fetch response
+            continue
+        if highwater is not None:
+            metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - offset - 1))
 
 
 def _message(event) -> Message:

@@ -120,15 +120,19 @@ class SymbolHistory:
     prices: deque = field(default_factory=lambda: deque(maxlen=HISTORY))
     sizes: deque = field(default_factory=lambda: deque(maxlen=HISTORY))
     cooldown: int = 0  # ticks left before this symbol may signal again
+    applied_offset: int = -1  # offset (in its ticks partition) of the last message applied
 
     def to_dict(self) -> dict:
-        return {"last_ts": self.last_ts, "prices": list(self.prices), "sizes": list(self.sizes), "cooldown": self.cooldown}
+        sizes = [None if s != s else s for s in self.sizes]  # NaN (unknown size) is not JSON: null
+        return {"last_ts": self.last_ts, "prices": list(self.prices), "sizes": sizes,
+                "cooldown": self.cooldown, "applied_offset": self.applied_offset}
 
     @classmethod
     def from_dict(cls, d: dict) -> "SymbolHistory":
-        h = cls(last_ts=d.get("last_ts"), cooldown=int(d.get("cooldown", 0)))
+        h = cls(last_ts=d.get("last_ts"), cooldown=int(d.get("cooldown", 0)),
+                applied_offset=int(d.get("applied_offset", -1)))
         h.prices.extend(d.get("prices", []))
-        h.sizes.extend(d.get("sizes", []))
+        h.sizes.extend(float("nan") if s is None else s for s in d.get("sizes", []))
         return h
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from streams import features, gate, ingest, score
 from streams.records import DeadLetter, Signal, Tick, signal_id_for
+from streams.state import WindowStore
 
 STAGE_ID = "detect"
 
@@ -33,34 +34,46 @@ class BatchOutcome:
     accepted: int = 0
     dropped: Counter = field(default_factory=Counter)  # Admission value -> count
     scored: int = 0
+    replayed: int = 0  # ticks skipped because their symbol's state already includes them
     arrivals: dict = field(default_factory=dict)  # signal_id -> arrived_at
+    changed: dict = field(default_factory=dict)  # symbol -> ticks partition, state to write back
 
 
 class SignalDetector:
     """Per-symbol windows plus the model: raw tick messages in, significant signals out."""
 
-    def __init__(self, model, cooldown_ticks: int, max_message_bytes: int):
+    def __init__(self, model, cooldown_ticks: int, max_message_bytes: int, store: WindowStore | None = None):
         self.model = model
         self.cooldown_ticks = cooldown_ticks
         self.max_message_bytes = max_message_bytes
-        self.histories: dict[str, features.SymbolHistory] = {}
+        self.store = store if store is not None else WindowStore(lambda partition: ())
+
+    @property
+    def histories(self) -> dict[str, features.SymbolHistory]:
+        return self.store.histories
 
     def process(self, messages: list[Message], now_ms: int) -> BatchOutcome:
         out = BatchOutcome()
         ready: list[tuple[Tick, np.ndarray, Message]] = []
         for msg in messages:
+            self.store.ensure(msg.source.partition, msg.source.offset)
             result = ingest.ingest(msg.value, msg.key, msg.source, self.max_message_bytes)
             if isinstance(result, DeadLetter):
                 out.dead_letters.append(result)
                 continue
-            window = self._admit(result, out)
+            window = self._admit(result, msg.source, out)
             if window is not None:
                 ready.append((result, window, msg))
         self._score_and_gate(ready, out, now_ms)
         return out
 
-    def _admit(self, tick: Tick, out: BatchOutcome) -> np.ndarray | None:
-        history = self.histories.setdefault(tick.symbol, features.SymbolHistory())
+    def _admit(self, tick: Tick, source: ingest.Source, out: BatchOutcome) -> np.ndarray | None:
+        history = self.store.get(tick.symbol, source.partition)
+        if source.offset <= history.applied_offset:
+            out.replayed += 1  # already in the saved state, and its signals were acked before it was saved
+            return None
+        history.applied_offset = source.offset
+        out.changed[tick.symbol] = source.partition
         admission = features.advance(history, tick.ts, tick.price, tick.size)
         if admission is not features.Admission.ACCEPTED:
             out.dropped[admission.value] += 1

@@ -99,3 +99,45 @@ def read_topic(bootstrap: str, topic: str, until=None, timeout_s: float = 60.0) 
 
 def json_values(records: list) -> list[dict]:
     return [json.loads(r.value) for r in records]
+
+
+def start_worker(bootstrap: str, data_dir: Path, name: str = "worker", **extra) -> tuple[subprocess.Popen, Path]:
+    """A real ``tickscope worker`` process; returns once Faust reports it ready."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = data_dir / f"{name}.log"
+    offset = log.stat().st_size if log.exists() else 0
+    proc = spawn(["worker"], test_env(bootstrap, data_dir, **extra), log)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if log.exists() and "Worker]: Ready" in log.read_text(errors="replace")[offset:]:
+            return proc, log
+        if proc.poll() is not None:
+            raise AssertionError(f"worker exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+    raise AssertionError(f"worker not ready within 90 s:\n{log.read_text()[-3000:]}")
+
+
+def signal_ids_when_quiet(bootstrap: str, quiet_s: float = 12.0, timeout_s: float = 240.0) -> list[str]:
+    """Every signal_id on the archive topic (with repeats), read until none arrive for ``quiet_s``."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    ids: list[str] = []
+    last_new = time.monotonic()
+    deadline = time.monotonic() + timeout_s
+    assigned = False
+    try:
+        while time.monotonic() < deadline and time.monotonic() - last_new < quiet_s:
+            if not assigned:
+                parts = consumer.partitions_for_topic("explanations")
+                if not parts:
+                    time.sleep(0.5)
+                    continue
+                tps = [TopicPartition("explanations", p) for p in parts]
+                consumer.assign(tps)
+                consumer.seek_to_beginning(*tps)
+                assigned = True
+            for batch in consumer.poll(timeout_ms=500).values():
+                ids.extend(r.key.decode() for r in batch)
+                last_new = time.monotonic()
+    finally:
+        consumer.close()
+    return ids

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     dashboard_max_points: int = Field(100_000, ge=100, description="price points kept per symbol")
 
     @property
+    def state_changelog_topic(self) -> str:
+        """Window-state changelog (key = symbol, partition = the ticks partition)."""
+        return f"{self.app_id}-windows-changelog"
+
+    @property
     def bootstrap_list(self) -> list[str]:
         return [s.strip() for s in self.kafka_bootstrap.split(",") if s.strip()]
 

@@ -9,7 +9,12 @@ from tickscope.settings import Settings
 
 def topic_names(settings: Settings) -> list[str]:
     return [settings.topic_ticks, settings.topic_dlq, settings.topic_signals,
-            settings.topic_explanations, settings.topic_alerts]
+            settings.topic_explanations, settings.topic_alerts, settings.state_changelog_topic]
+
+
+def topic_configs(settings: Settings, name: str) -> dict:
+    """The window-state changelog only needs each symbol's latest value: compact it."""
+    return {"cleanup.policy": "compact"} if name == settings.state_changelog_topic else {}
 
 
 def ensure_topics(settings: Settings, wait_s: float = 60.0) -> None:
@@ -29,7 +34,10 @@ def ensure_topics(settings: Settings, wait_s: float = 60.0) -> None:
             time.sleep(0.5)
     try:
         existing = set(admin.list_topics())
-        missing = [NewTopic(t, settings.topic_partitions, 1) for t in topic_names(settings) if t not in existing]
+        partitions = _partition_count(admin, settings.topic_ticks) if settings.topic_ticks in existing else None
+        partitions = partitions or settings.topic_partitions  # the changelog must mirror the ticks partitions
+        missing = [NewTopic(t, partitions, 1, topic_configs=topic_configs(settings, t))
+                   for t in topic_names(settings) if t not in existing]
         if missing:
             try:
                 admin.create_topics(missing)
@@ -37,3 +45,8 @@ def ensure_topics(settings: Settings, wait_s: float = 60.0) -> None:
                 pass  # another process created them first
     finally:
         admin.close()
+
+
+def _partition_count(admin, topic: str) -> int | None:
+    described = admin.describe_topics([topic])
+    return len(described[0]["partitions"]) if described and described[0].get("partitions") else None
