@@ -2,7 +2,8 @@
 
 The record carries everything needed to re-create the explanation from the
 archive alone: the exact window, the model version (sha256 of the artifact,
-which also fixes the baseline), the explainer method, parameters and seed.
+which also fixes the baseline), the explainer method, parameters and seed,
+and the explanation's quality numbers (``streams.quality``).
 """
 
 from __future__ import annotations
@@ -46,4 +47,20 @@ def archive_record(signal: Signal, expl: Explanation, config: ExplainConfig, see
         explainer=Explainer(method=METHOD, params=config.params(baseline_hash), seed=seed),
         scored_at=signal.scored_at,
         produced_at=produced_at,
+        quality=_json_safe(expl.quality),
     )
+
+
+def _json_safe(value):
+    """Plain JSON types; non-finite floats become None (JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    return value

@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
+from itertools import islice
 
 import numpy as np
 
@@ -42,9 +43,44 @@ CLIP = 8.0
 _EPS = 1e-12
 
 
-def _rolling(x: np.ndarray, span: int) -> np.ndarray:
-    """Trailing windows of ``span`` as a [n - span + 1, span] view."""
-    return np.lib.stride_tricks.sliding_window_view(x, span)
+ROW_SPAN = LOOKBACK + 1  # prices behind one feature row
+
+
+def rows_from_price_windows(price_windows: np.ndarray, size_windows: np.ndarray | None) -> np.ndarray:
+    """The core: [n, ROW_SPAN] trailing prices (and sizes) -> [n, F] float32 feature rows.
+
+    Row i depends on row i of the inputs only, and every path (training's
+    sliding windows, the worker's per-tick slices) reaches this function with
+    contiguous float64 rows, so a row's bits do not depend on how many rows
+    are computed together.
+    """
+    pw = np.ascontiguousarray(price_windows, dtype=np.float64)
+    logp = np.log(pw)
+    r = np.diff(logp, axis=1)  # [n, LOOKBACK]: r[:, -1] is the return into the row's tick
+    short_r = np.ascontiguousarray(r[:, -SHORT:])
+    vol = np.sqrt(np.mean(r**2, axis=1)) + _EPS
+    vol_short = np.sqrt(np.mean(short_r**2, axis=1)) + _EPS
+    short_logp = logp[:, -SHORT:]
+    out = np.empty((len(pw), len(FEATURE_NAMES)), dtype=np.float64)
+    out[:, 0] = r[:, -1] / vol
+    out[:, 1] = short_r.sum(axis=1) / (vol * np.sqrt(SHORT))
+    out[:, 2] = r.sum(axis=1) / (vol * np.sqrt(LOOKBACK))
+    out[:, 3] = np.log(vol_short / vol)
+    out[:, 4] = (short_logp.max(axis=1) - short_logp.min(axis=1)) / (vol * np.sqrt(SHORT))
+    out[:, 5] = _size_z(size_windows, len(pw))
+    out = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+    return np.clip(out, -CLIP, CLIP).astype(np.float32)
+
+
+def _size_z(size_windows: np.ndarray | None, n_rows: int) -> np.ndarray:
+    """z-score of the row's log1p(size) among its ROW_SPAN sizes; 0 without sizes or spread."""
+    if size_windows is None:
+        return np.zeros(n_rows)
+    sw = np.ascontiguousarray(size_windows, dtype=np.float64)
+    s = np.log1p(np.nan_to_num(sw, nan=0.0).clip(min=0.0))
+    std = s.std(axis=1)
+    z = (s[:, -1] - s.mean(axis=1)) / np.where(std > 0, std, 1.0)
+    return np.where(std > 0, z, 0.0)
 
 
 def feature_rows(prices: np.ndarray, sizes: np.ndarray | None) -> np.ndarray:
@@ -53,35 +89,13 @@ def feature_rows(prices: np.ndarray, sizes: np.ndarray | None) -> np.ndarray:
     ``prices`` [n] > 0; ``sizes`` [n] or None. Returns [n - LOOKBACK, F] float32.
     """
     prices = np.asarray(prices, dtype=np.float64)
-    logp = np.log(prices)
-    r = np.diff(logp)  # r[j] is the return into tick j+1
-    n_rows = len(prices) - LOOKBACK
-    if n_rows <= 0:
+    if len(prices) < ROW_SPAN:
         return np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32)
-    long_r = _rolling(r, LOOKBACK)[-n_rows:]  # [n_rows, LOOKBACK], row ends at tick i
-    short_r = long_r[:, -SHORT:]
-    vol = np.sqrt(np.mean(long_r**2, axis=1)) + _EPS
-    vol_short = np.sqrt(np.mean(short_r**2, axis=1)) + _EPS
-    short_logp = _rolling(logp, SHORT)[-n_rows:]
-    out = np.empty((n_rows, len(FEATURE_NAMES)), dtype=np.float64)
-    out[:, 0] = long_r[:, -1] / vol
-    out[:, 1] = short_r.sum(axis=1) / (vol * np.sqrt(SHORT))
-    out[:, 2] = long_r.sum(axis=1) / (vol * np.sqrt(LOOKBACK))
-    out[:, 3] = np.log(vol_short / vol)
-    out[:, 4] = (short_logp.max(axis=1) - short_logp.min(axis=1)) / (vol * np.sqrt(SHORT))
-    out[:, 5] = _size_z(sizes, n_rows)
-    out = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
-    return np.clip(out, -CLIP, CLIP).astype(np.float32)
-
-
-def _size_z(sizes: np.ndarray | None, n_rows: int) -> np.ndarray:
-    if sizes is None:
-        return np.zeros(n_rows)
-    s = np.log1p(np.nan_to_num(np.asarray(sizes, dtype=np.float64), nan=0.0).clip(min=0.0))
-    win = _rolling(s, LOOKBACK + 1)[-n_rows:]
-    std = win.std(axis=1)
-    z = (win[:, -1] - win.mean(axis=1)) / np.where(std > 0, std, 1.0)
-    return np.where(std > 0, z, 0.0)
+    windows = np.lib.stride_tricks.sliding_window_view(prices, ROW_SPAN)
+    size_windows = None
+    if sizes is not None:
+        size_windows = np.lib.stride_tricks.sliding_window_view(np.asarray(sizes, dtype=np.float64), ROW_SPAN)
+    return rows_from_price_windows(windows, size_windows)
 
 
 def window_from_history(prices, sizes=None) -> np.ndarray | None:
@@ -121,6 +135,7 @@ class SymbolHistory:
     sizes: deque = field(default_factory=lambda: deque(maxlen=HISTORY))
     cooldown: int = 0  # ticks left before this symbol may signal again
     applied_offset: int = -1  # offset (in its ticks partition) of the last message applied
+    rows: deque = field(default_factory=lambda: deque(maxlen=WINDOW_T))  # derived: last feature rows
 
     def to_dict(self) -> dict:
         sizes = [None if s != s else s for s in self.sizes]  # NaN (unknown size) is not JSON: null
@@ -133,7 +148,21 @@ class SymbolHistory:
                 applied_offset=int(d.get("applied_offset", -1)))
         h.prices.extend(d.get("prices", []))
         h.sizes.extend(float("nan") if s is None else s for s in d.get("sizes", []))
+        h.rows.extend(feature_rows(np.array(h.prices, dtype=np.float64), np.array(h.sizes, dtype=np.float64)))
         return h
+
+    def row_inputs(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The trailing prices and sizes of the newest tick's feature row, if it has one."""
+        if len(self.prices) < ROW_SPAN:
+            return None
+        start = len(self.prices) - ROW_SPAN
+        return (np.fromiter(islice(self.prices, start, None), dtype=np.float64, count=ROW_SPAN),
+                np.fromiter(islice(self.sizes, start, None), dtype=np.float64, count=ROW_SPAN))
+
+    def push_row(self, row: np.ndarray) -> np.ndarray | None:
+        """Append the newest tick's feature row; the [T, F] window once T rows exist."""
+        self.rows.append(row)
+        return np.stack(self.rows) if len(self.rows) == WINDOW_T else None
 
 
 def advance(history: SymbolHistory, ts: int, price: float, size: float | None) -> Admission:

@@ -107,6 +107,11 @@ class ArchiveRecord(Record):
     explainer: Explainer
     scored_at: int
     produced_at: int
+    quality: dict = Field(
+        default_factory=dict,
+        description="explanation quality numbers (additivity per level, deletion faithfulness, stability); "
+        "definitions in streams/quality.py and docs/explanations.md; {} on records written before it existed",
+    )
 
 
 def signal_id_for(symbol: str, ts: int, model_version: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import spawn, test_env, wait_for_log
+from tests.support import spawn, wait_for_log, worker_env
 from tickscope.broker import free_port, start_broker, stop_process
 
 
@@ -34,7 +34,7 @@ class Worker:
 def worker(broker, tmp_path_factory) -> Worker:
     """A real ``tickscope worker`` process against the session broker."""
     data_dir = tmp_path_factory.mktemp("worker-data")
-    env = test_env(broker, data_dir)
+    env = worker_env(broker, data_dir)
     log = data_dir / "worker.log"
     proc = spawn(["worker"], env, log)
     wait_for_log(log, "Worker]: Ready", timeout_s=90, proc=proc)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,30 +11,18 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from streams.feed import publish
 from streams.sources import load_source
+from tickscope.processes import spawn as _spawn
+from tickscope.processes import start_worker, worker_env  # noqa: F401 (re-exported for tests)
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def test_env(bootstrap: str, data_dir: Path, **extra) -> dict:
-    """Environment for a tickscope subprocess: short group timeouts so joins take seconds."""
-    env = dict(os.environ)
-    env.update({
-        "TICKSCOPE_KAFKA_BOOTSTRAP": bootstrap,
-        "TICKSCOPE_DATA_DIR": str(data_dir),
-        "TICKSCOPE_METRICS_PORT": "0",
-        "TICKSCOPE_BROKER_SESSION_TIMEOUT_S": "6",
-        "TICKSCOPE_BROKER_REBALANCE_TIMEOUT_S": "6",
-        "PYTHONUNBUFFERED": "1",
-    })
-    env.update({k: str(v) for k, v in extra.items()})
-    return env
+    return worker_env(bootstrap, data_dir, **extra)
 
 
 def spawn(args: list[str], env: dict, log_path: Path) -> subprocess.Popen:
-    """Start ``python -m tickscope ARGS`` in its own session, logging to a file."""
-    log = open(log_path, "ab")
-    return subprocess.Popen([sys.executable, "-m", "tickscope", *args], env=env, cwd=REPO,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return _spawn(args, env, log_path, cwd=REPO)
 
 
 def wait_for_log(path: Path, text: str, timeout_s: float, proc: subprocess.Popen | None = None) -> None:
@@ -99,22 +85,6 @@ def read_topic(bootstrap: str, topic: str, until=None, timeout_s: float = 60.0) 
 
 def json_values(records: list) -> list[dict]:
     return [json.loads(r.value) for r in records]
-
-
-def start_worker(bootstrap: str, data_dir: Path, name: str = "worker", **extra) -> tuple[subprocess.Popen, Path]:
-    """A real ``tickscope worker`` process; returns once Faust reports it ready."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    log = data_dir / f"{name}.log"
-    offset = log.stat().st_size if log.exists() else 0
-    proc = spawn(["worker"], test_env(bootstrap, data_dir, **extra), log)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if log.exists() and "Worker]: Ready" in log.read_text(errors="replace")[offset:]:
-            return proc, log
-        if proc.poll() is not None:
-            raise AssertionError(f"worker exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
-        time.sleep(0.2)
-    raise AssertionError(f"worker not ready within 90 s:\n{log.read_text()[-3000:]}")
 
 
 def signal_ids_when_quiet(bootstrap: str, quiet_s: float = 12.0, timeout_s: float = 240.0) -> list[str]:

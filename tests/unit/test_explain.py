@@ -105,3 +105,60 @@ def test_window_equal_to_baseline_gets_zero_attributions(model):
     base = model.baseline.numpy()
     e = explain(model.net, base.copy(), base, seed=5, config=ExplainConfig(cell_permutations=2))
     assert not e.cells.any() and not e.features.any() and not e.events.any()
+
+
+def test_archive_record_carries_quality_numbers(model, windows):
+    from streams.archive import archive_record, baseline_sha256
+    from streams.records import ArchiveRecord, Signal
+
+    base = model.baseline.numpy()
+    w = windows[3]
+    with torch.inference_mode():
+        score = float(model.net(torch.from_numpy(w[None]))[0])
+    sig = Signal(signal_id="s" * 32, symbol="EURUSD", ts=1, price=1.0, model_version=model.version, score=score,
+                 threshold=model.threshold, direction="long", feature_names=model.feature_names, window=w.tolist(),
+                 scored_at=1)
+    e = explain(model.net, w, base, seed=3)
+    rec = archive_record(sig, e, ExplainConfig(), 3, baseline_sha256(base), produced_at=2)
+    again = ArchiveRecord.from_json(rec.to_json())
+    assert again == rec
+    qual = again.quality
+    assert set(qual) >= {"additivity", "stability", "deletion_k", "deletion_top", "deletion_random", "faithfulness"}
+    assert max(qual["additivity"].values()) < 1e-5 * max(1.0, abs(score))
+    assert qual["stability"] > 0 and len(qual["faithfulness"]) == len(ExplainConfig().deletion_k)
+
+
+def test_explain_batch_is_bit_identical_to_explain(model, windows):
+    from streams.explain import explain_batch
+
+    base = model.baseline.numpy()
+    batch = explain_batch(model.net, windows, base, [11, 12, 13, 14])
+    for w, s, e in zip(windows, [11, 12, 13, 14], batch):
+        one = explain(model.net, w, base, s)
+        assert np.array_equal(one.cells, e.cells) and np.array_equal(one.events, e.events)
+        assert np.array_equal(one.features, e.features) and one.quality == e.quality
+
+
+def test_baseline_for_returns_the_hashed_reference_of_the_model_version(model):
+    from streams.archive import baseline_sha256
+    from streams.explain import baseline_for
+
+    b = baseline_for(model.version)
+    assert b.dtype == np.float32 and b.shape == tuple(model.baseline.shape)
+    assert baseline_sha256(b) == baseline_sha256(model.baseline.numpy())
+
+
+def test_bench_explain_json_shape_with_tiny_sizes():
+    from streams.explain_bench import bench_explain, public
+
+    r = public(bench_explain(n_windows=2, n_single=2, kernel_nsamples=10, gradient_nsamples=2, ig_steps=2,
+                             baseline_windows=1))
+    assert set(r) == {"ours", "baselines", "reference"}
+    assert set(r["ours"]) == {"p50_ms", "p99_ms", "batched_ms", "error"}
+    assert r["ours"]["error"] < 1e-4  # event and feature levels are exact
+    assert isinstance(r["reference"], str) and r["baselines"]
+    for name, m in r["baselines"].items():
+        assert set(m) == {"p50_ms", "error"}, name
+    import json
+
+    json.dumps(r)

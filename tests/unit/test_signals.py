@@ -128,3 +128,19 @@ def test_a_rewind_or_jump_in_offsets_reloads_the_partition_state():
     assert store.reloads == 1  # contiguous: no reload
     det.process(_messages(rows[150:200], start=150), 1)  # rewind: back to the saved state (through offset 99)
     assert store.reloads == 2 and det.histories["EURUSD"].applied_offset == 199
+
+
+def test_streamed_windows_equal_the_training_function_bit_for_bit(detector_run):
+    """No train/serve skew: the worker's incremental windows are window_from_history's."""
+    from streams.features import window_from_history
+
+    _, _, outcomes = detector_run
+    rows = load_source("eurusd")[:1500]
+    index = {r.ts: i for i, r in enumerate(rows)}
+    prices = np.array([r.price for r in rows])
+    sizes = np.array([r.size for r in rows])
+    signals = [s for o in outcomes for s in o.signals]
+    for s in signals:
+        i = index[s.ts] + 1
+        expected = window_from_history(prices[:i], sizes[:i])
+        assert np.array_equal(np.array(s.window, dtype=np.float32), expected)

@@ -12,6 +12,9 @@ import sys
 
 BENCHES = {
     "model": "models.bench:run_cli",
+    "explain": "streams.explain_bench:run_cli",
+    "archive": "audit.bench:run_cli",
+    "pipeline": "tickscope.bench_pipeline:run_cli",
 }
 
 

@@ -1,0 +1,330 @@
+"""``tickscope bench explain``: our explainer vs SHAP / Captum baselines, side by side in one run.
+
+Every method explains the same thing: the shipped model's score on real
+windows (``load_source('eurusd')`` + ``window_from_history``), chosen like
+real signals (|score| >= the model's threshold), against the baseline
+window shipped with the model version.
+
+Reference: exact Shapley values of the baseline game ``v(S) = f(x_S, b_rest)``
+with players = the F feature columns and, separately, the G time segments,
+computed here independently of streams.explain by ``shap.ExactExplainer``
+over a masking function written in this module. Error of a method on one
+window = max over both levels of |phi - phi_ref| / |f(x) - f(b)|, where
+cell-level methods are summed over the cells of each group (all these
+attributions are additive over cells). Reported: the max over windows.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+import warnings
+
+import numpy as np
+
+WARMUP = 3
+METHOD = (
+    "one torch thread, wall time by time.perf_counter around each call, {warmup} untimed warm-up calls. "
+    "ours: explain() per signal cycling over the windows ({calls} calls, p50/p99); batched: explain_batch over all "
+    "windows / count. Baselines: one call per window (p50). Error: max over windows of max(|event err|, "
+    "|feature err|) / |f(x) - f(b)| against the reference. Shared 2-core machine: compare ratios within one run."
+)
+REFERENCE = (
+    "exact Shapley values of v(S)=f(x_S, b_rest) (baseline = the model version's shipped reference window) over "
+    "the {f} feature columns and over {g} equal time segments, by shap.ExactExplainer (full enumeration of "
+    "2^{f} and 2^{g} coalitions) on a masking function independent of streams.explain"
+)
+
+
+def real_windows(model, count: int, source: str = "eurusd") -> np.ndarray:
+    """Up to ``count`` significant windows (|score| >= threshold), evenly spread over the source."""
+    import torch
+
+    from streams.features import HISTORY, window_from_history
+    from streams.sources import load_source
+
+    rows = load_source(source)
+    p = np.array([r.price for r in rows], dtype=np.float64)
+    s = np.array([np.nan if r.size is None else r.size for r in rows], dtype=np.float64)
+    ends = np.arange(HISTORY, len(rows) + 1, 4)
+    windows = np.stack([window_from_history(p[:i], s[:i]) for i in ends])
+    with torch.inference_mode():
+        scores = model.net(torch.from_numpy(windows))[0].numpy()
+    significant = windows[np.abs(scores) >= model.threshold]
+    pool = significant if len(significant) >= count else windows[np.argsort(-np.abs(scores))[: max(count, 1)]]
+    pick = np.linspace(0, len(pool) - 1, min(count, len(pool))).round().astype(int)
+    return pool[pick]
+
+
+def _score_fn(net):
+    import torch
+
+    def f(inputs: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return net(torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32)))[0].double().numpy()
+
+    return f
+
+
+def reference_shapley(net, x: np.ndarray, b: np.ndarray, g: int) -> dict:
+    """Exact feature- and segment-level baseline Shapley values via shap.ExactExplainer."""
+    import shap
+
+    t, f = x.shape
+    if t % g:
+        raise ValueError(f"reference needs T divisible by G (T={t}, G={g})")
+    score = _score_fn(net)
+    step_group = np.arange(t) // (t // g)
+
+    def feature_game(masks):
+        return score(np.where(masks[:, None, :] > 0.5, x[None], b[None]))
+
+    def event_game(masks):
+        return score(np.where((masks[:, step_group] > 0.5)[:, :, None], x[None], b[None]))
+
+    out = {}
+    for name, game, n in (("features", feature_game, f), ("events", event_game, g)):
+        expl = shap.ExactExplainer(game, shap.maskers.Independent(np.zeros((1, n))))(np.ones((1, n)))
+        out[name] = np.asarray(expl.values[0], dtype=np.float64)
+        out["base"] = float(np.asarray(expl.base_values).reshape(-1)[0])
+    out["score"] = float(score(x[None])[0])
+    return out
+
+
+def _group(cells: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cell attributions [T, F] -> (events [G], features [F]) by summing over each group's cells."""
+    t, _ = cells.shape
+    return cells.reshape(g, t // g, -1).sum(axis=(1, 2)), cells.sum(axis=0)
+
+
+def _error(events: np.ndarray, features: np.ndarray, ref: dict) -> float:
+    scale = abs(ref["score"] - ref["base"])
+    err = max(np.max(np.abs(events - ref["events"])), np.max(np.abs(features - ref["features"])))
+    return float(err / scale) if scale > 0 else float("inf")
+
+
+class _ScoreModule:
+    """Wrap the model so gradient explainers see one output: score [B, 1]."""
+
+    def __new__(cls, net):
+        import torch
+
+        class Score(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.net = net
+
+            def forward(self, x):
+                return self.net(x)[0].unsqueeze(-1)
+
+        return Score().eval()
+
+
+def _baselines(net, b: np.ndarray, g: int, kernel_nsamples: int, gradient_nsamples: int, ig_steps: int) -> dict:
+    """name -> callable(x) returning (events, features), or a string saying why it is unavailable."""
+    import shap
+    import torch
+
+    t, f = b.shape
+    wrapped = _ScoreModule(net)
+    b_t = torch.from_numpy(b[None].copy())
+    score = _score_fn(net)
+    step_group = np.arange(t) // (t // g)
+    methods = {}
+
+    def gradient(x):
+        e = shap.GradientExplainer(wrapped, b_t)
+        vals = e.shap_values(torch.from_numpy(x[None].copy()), nsamples=gradient_nsamples, rseed=0)
+        return _group(np.asarray(vals).reshape(t, f), g)
+
+    methods["shap.GradientExplainer"] = gradient
+
+    def kernel(x):
+        out = []
+        for n, mask_of in ((g, lambda m: (m[:, step_group] > 0.5)[:, :, None]), (f, lambda m: m[:, None, :] > 0.5)):
+            def game(masks, mask_of=mask_of):
+                return score(np.where(mask_of(masks), x[None], b[None]))
+
+            e = shap.KernelExplainer(game, np.zeros((1, n)))
+            out.append(np.asarray(e.shap_values(np.ones((1, n)), nsamples=kernel_nsamples, silent=True)).reshape(n))
+        return out[0], out[1]
+
+    methods[f"shap.KernelExplainer(grouped, nsamples={kernel_nsamples})"] = kernel
+
+    def deep(x):
+        e = shap.DeepExplainer(wrapped, b_t)
+        vals = e.shap_values(torch.from_numpy(x[None].copy()), check_additivity=True)
+        return _group(np.asarray(vals).reshape(t, f), g)
+
+    methods["shap.DeepExplainer"] = deep
+    try:
+        from captum.attr import GradientShap, IntegratedGradients
+
+        ig, gs = IntegratedGradients(wrapped), GradientShap(wrapped)
+
+        def integrated(x):
+            a = ig.attribute(torch.from_numpy(x[None].copy()), baselines=b_t, target=0, n_steps=ig_steps)
+            return _group(a.detach().numpy().reshape(t, f), g)
+
+        def gradient_shap(x):
+            torch.manual_seed(0)
+            a = gs.attribute(torch.from_numpy(x[None].copy()), baselines=b_t, target=0,
+                             n_samples=gradient_nsamples, stdevs=0.0)
+            return _group(a.detach().numpy().reshape(t, f), g)
+
+        methods[f"captum.IntegratedGradients(n_steps={ig_steps})"] = integrated
+        methods[f"captum.GradientShap(n_samples={gradient_nsamples})"] = gradient_shap
+    except ImportError as exc:
+        methods["captum"] = f"not installed ({exc}); pip install 'tickscope[bench]'"
+    try:
+        import timeshap  # noqa: F401
+
+        methods["timeshap"] = "installed but not benchmarked: its explainer targets shap<0.40 APIs"
+    except ImportError:
+        methods["timeshap"] = "not installed: TimeSHAP 1.0.4 (feedzai) is not a dependency; see docs/explanations.md"
+    return methods
+
+
+def bench_explain(version: str | None = None, n_windows: int = 12, n_single: int = 300, kernel_nsamples: int = 100,
+                  gradient_nsamples: int = 100, ig_steps: int = 50, baseline_windows: int | None = None,
+                  config=None) -> dict:
+    """Side-by-side latency (ms) and error of ours vs the baselines; see the module doc."""
+    import torch
+
+    from models.registry import load
+    from streams.explain import ExplainConfig, explain, explain_batch
+    from streams.records import seed_for
+
+    torch.set_num_threads(1)
+    config = config or ExplainConfig()
+    model = load(version)
+    net, b = model.net, model.baseline.numpy().astype(np.float32)
+    t, f = b.shape
+    g = config.segments
+    windows = real_windows(model, n_windows)
+    seeds = [seed_for(f"bench-{i}") for i in range(len(windows))]
+    refs = [reference_shapley(net, x, b, g) for x in windows]
+
+    # ours: single signal, cycling over windows; error from the same explanations
+    for i in range(WARMUP):
+        explain(net, windows[i % len(windows)], b, seeds[i % len(windows)], config)
+    single, errors, cell_sums = [], [], []
+    for i in range(n_single):
+        j = i % len(windows)
+        t0 = time.perf_counter()
+        e = explain(net, windows[j], b, seeds[j], config)
+        single.append((time.perf_counter() - t0) * 1e3)
+        if i < len(windows):
+            errors.append(_error(e.events, e.features, refs[j]))
+    t0 = time.perf_counter()
+    explain_batch(net, windows, b, seeds, config)
+    batched = (time.perf_counter() - t0) * 1e3 / len(windows)
+
+    # quality overhead and the cell-count trade-off, interleaved so that load hits both alike
+    variants = {
+        "with quality (default)": config,
+        "without quality": ExplainConfig(segments=g, cell_permutations=config.cell_permutations,
+                                         threads=config.threads, deletion_k=(), stability_perturbations=0),
+        "cell_permutations=4, with quality": ExplainConfig(segments=g, cell_permutations=4, threads=config.threads),
+    }
+    variant_ms = {k: [] for k in variants}
+    for i in range(max(len(windows), min(n_single, 60))):
+        j = i % len(windows)
+        for k, c in variants.items():
+            t0 = time.perf_counter()
+            explain(net, windows[j], b, seeds[j], c)
+            variant_ms[k].append((time.perf_counter() - t0) * 1e3)
+
+    baselines, notes = {}, {}
+    n_base = len(windows) if baseline_windows is None else min(baseline_windows, len(windows))
+    for name, fn in _baselines(net, b, g, kernel_nsamples, gradient_nsamples, ig_steps).items():
+        if isinstance(fn, str):
+            baselines[name] = {"p50_ms": None, "error": None}
+            notes[name] = fn
+            continue
+        times, errs = [], []
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fn(windows[0])  # warm-up
+                for j in range(n_base):
+                    t0 = time.perf_counter()
+                    ev, fe = fn(windows[j])
+                    times.append((time.perf_counter() - t0) * 1e3)
+                    errs.append(_error(np.asarray(ev), np.asarray(fe), refs[j]))
+        except Exception as exc:  # an explainer that cannot handle the model is a result, not a crash
+            baselines[name] = {"p50_ms": None, "error": None}
+            notes[name] = f"fails on this model: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+            continue
+        baselines[name] = {"p50_ms": float(np.median(times)), "error": float(np.max(errs))}
+
+    return {
+        "ours": {
+            "p50_ms": float(np.percentile(single, 50)),
+            "p99_ms": float(np.percentile(single, 99)),
+            "batched_ms": float(batched),
+            "error": float(np.max(errors)),
+        },
+        "baselines": baselines,
+        "reference": REFERENCE.format(f=f, g=g),
+        "_details": {
+            "model": model.version,
+            "windows": len(windows),
+            "single_calls": n_single,
+            "config": config.params("<model baseline>"),
+            "variants_p50_ms": {k: float(np.median(v)) for k, v in variant_ms.items()},
+            "notes": notes,
+            "torch": torch.__version__,
+            "cpu": platform.processor() or platform.machine(),
+            "method": METHOD.format(warmup=WARMUP, calls=n_single),
+        },
+    }
+
+
+def public(result: dict) -> dict:
+    """The JSON contract: ours, baselines, reference."""
+    return {k: result[k] for k in ("ours", "baselines", "reference")}
+
+
+def render(r: dict) -> str:
+    d, o = r["_details"], r["ours"]
+    lines = [
+        f"explain bench: model {d['model'][:12]}  {d['windows']} real eurusd windows (|score| >= threshold)  "
+        f"torch {d['torch']}  1 thread",
+        f"reference: {r['reference']}",
+        "",
+        f"{'method':48s} {'p50 ms':>9s} {'p99 ms':>9s} {'error':>10s}",
+        f"{'ours (tickscope.baseline-shapley, single)':48s} {o['p50_ms']:9.2f} {o['p99_ms']:9.2f} {o['error']:10.2e}",
+        f"{'ours (explain_batch, per signal)':48s} {o['batched_ms']:9.2f} {'':>9s} {'':>10s}",
+    ]
+    for name, m in r["baselines"].items():
+        p50 = "n/a" if m["p50_ms"] is None else f"{m['p50_ms']:.2f}"
+        err = "n/a" if m["error"] is None else f"{m['error']:.2e}"
+        lines.append(f"{name:48s} {p50:>9s} {'':>9s} {err:>10s}")
+    lines.append("")
+    lines.append("ours, interleaved variants (p50 ms): " + ", ".join(
+        f"{k} {v:.2f}" for k, v in d["variants_p50_ms"].items()))
+    for name, note in d["notes"].items():
+        lines.append(f"note {name}: {note}")
+    ok_err = o["error"] <= 0.01
+    lines.append(f"targets: error <= 1% -> {'met' if ok_err else 'MISSED'}; amortized <= 5 ms -> "
+                 f"{'met' if o['batched_ms'] <= 5 else 'MISSED'} ({o['batched_ms']:.2f}); single p99 <= 20 ms -> "
+                 f"{'met' if o['p99_ms'] <= 20 else 'MISSED'} ({o['p99_ms']:.2f})")
+    lines.append("method: " + d["method"])
+    return "\n".join(lines)
+
+
+def run_cli(args) -> int:
+    """Entry point for ``tickscope bench explain``."""
+    import json
+    import sys
+
+    from models.registry import ModelError
+
+    try:
+        r = bench_explain(getattr(args, "version", None), n_single=min(int(getattr(args, "calls", 300)), 500))
+    except ModelError as exc:
+        print(f"tickscope bench explain: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(public(r)) if getattr(args, "json", False) else render(r))
+    return 0

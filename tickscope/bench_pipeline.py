@@ -1,0 +1,167 @@
+"""``tickscope bench pipeline``: throughput, latency and memory of one worker through a real broker.
+
+Method (printed with the figures):
+1. Start the embedded broker on a free port and one ``tickscope worker`` process.
+2. Throughput: preload a backlog of real market ticks (EURUSD, GOOG, S&P 500,
+   NASDAQ closes, cycled over S symbols, in per-symbol time order) and time
+   how fast the worker drains it, from its ``tickscope_ticks_in_total``
+   counter: ticks/s = backlog / (time of the last tick read - time of the first).
+3. Latency: feed the same symbols at half that rate for ``--latency-s``
+   seconds with ts = wall-clock send time, and read the archive topic with an
+   independent consumer: latency = arrival on ``explanations`` - tick ts.
+4. Memory: the worker's peak RSS (VmHWM).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+SOURCES = ("eurusd", "goog", "sp500", "nasdaq")
+
+
+def _symbol_series(symbols: int, per_symbol: int) -> list[tuple[str, list]]:
+    from streams.sources import load_source
+
+    data = {s: load_source(s) for s in SOURCES}
+    out = []
+    for i in range(symbols):
+        rows = data[SOURCES[i % len(SOURCES)]]
+        start = (i * 37) % max(1, len(rows) - per_symbol * 2)
+        out.append((f"{SOURCES[i % len(SOURCES)].upper()}-{i:04d}", rows[start : start + per_symbol * 2]))
+    return out
+
+
+def _counter(port: int, name: str) -> float:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    m = re.search(rf"^{name} ([0-9.e+]+)$", text, re.M)
+    return float(m.group(1)) if m else 0.0
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _preload(bootstrap: str, series, per_symbol: int) -> int:
+    from kafka import KafkaProducer
+
+    from streams.feed import tick_json
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, batch_size=256 * 1024, acks=1)
+    n = 0
+    for k in range(per_symbol):  # interleave symbols, keep each symbol's order
+        for symbol, rows in series:
+            producer.send("ticks", key=symbol.encode(), value=tick_json(symbol, rows[k]))
+            n += 1
+    producer.flush()
+    producer.close()
+    return n
+
+
+def _drain_rate(port: int, backlog: int, timeout_s: float) -> float:
+    first = last = None
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        seen = _counter(port, "tickscope_ticks_in_total")
+        now = time.monotonic()
+        if seen > 0 and first is None:
+            first = (now, seen)
+        if seen >= backlog:
+            last = (now, seen)
+            break
+        time.sleep(0.05)
+    if first is None or last is None:
+        raise RuntimeError(f"worker did not drain the backlog of {backlog} ticks in {timeout_s:.0f} s")
+    return (last[1] - first[1]) / max(1e-9, last[0] - first[0])
+
+
+def _latency(bootstrap: str, series, per_symbol: int, rate: float, seconds: float) -> list[float]:
+    """Feed at ``rate`` ticks/s with wall-clock ts; return tick-to-archive latencies in ms."""
+    import threading
+
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+    from streams.feed import Pacer
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    tps = [TopicPartition("explanations", p) for p in consumer.partitions_for_topic("explanations") or [0]]
+    consumer.assign(tps)
+    consumer.seek_to_end(*tps)
+    latencies: list[float] = []
+    stop = threading.Event()
+    started_ms = time.time() * 1000  # signals of the backlog (historical ts) are not counted
+
+    def read():
+        while not stop.is_set():
+            for batch in consumer.poll(timeout_ms=100).values():
+                arrived = time.time() * 1000
+                ts = [json.loads(r.value)["ts"] for r in batch]
+                latencies.extend(arrived - t for t in ts if t >= started_ms)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=1, acks=1)
+    pacer, k, end = Pacer(rate), per_symbol, time.monotonic() + seconds
+    while time.monotonic() < end and k < 2 * per_symbol:
+        for symbol, rows in series:
+            body = {"symbol": symbol, "ts": time.time_ns() // 1_000_000, "price": rows[k].price}
+            producer.send("ticks", key=symbol.encode(), value=json.dumps(body).encode())
+            pacer.tick()
+        k += 1
+    producer.flush()
+    time.sleep(3)
+    stop.set()
+    reader.join()
+    consumer.close()
+    return latencies
+
+
+def run_case(symbols: int, per_symbol: int, latency_s: float) -> dict:
+    from tickscope.processes import start_worker  # the same launcher the integration tests use
+    from tickscope.broker import free_port, start_broker, stop_process
+
+    tmp = Path(tempfile.mkdtemp(prefix="tickscope-bench-"))
+    listen = f"127.0.0.1:{free_port()}"
+    broker = start_broker(listen, log_path=tmp / "broker.log")
+    port = free_port()
+    try:
+        worker, _ = start_worker(listen, tmp, TICKSCOPE_METRICS_PORT=port)
+        series = _symbol_series(symbols, per_symbol)
+        backlog = _preload(listen, series, per_symbol)
+        rate = _drain_rate(port, backlog, timeout_s=900)
+        lat = _latency(listen, series, per_symbol, rate / 2, latency_s)
+        rss = _peak_rss_mb(worker.pid)
+        stop_process(worker, 15)
+    finally:
+        stop_process(broker)
+    return {"symbols": symbols, "ticks_per_s": round(rate, 1), "backlog": backlog,
+            "p50_ms": round(float(np.percentile(lat, 50)), 1) if lat else None,
+            "p99_ms": round(float(np.percentile(lat, 99)), 1) if lat else None,
+            "latency_samples": len(lat), "rss_mb": round(rss, 1)}
+
+
+def run_cli(args) -> int:
+    cases = [(100, 300), (1000, 120)]
+    if not args.json:
+        print(__doc__.split("Method (printed with the figures):")[1].strip(), "\n", flush=True)
+    results = [run_case(s, n, latency_s=20.0) for s, n in cases]
+    if args.json:
+        print(json.dumps({"cases": results}))
+        return 0
+    for r in results:
+        print(f"{r['symbols']:>5} symbols: {r['ticks_per_s']:>8.0f} ticks/s (backlog {r['backlog']}), "
+              f"tick->archive p50 {r['p50_ms']} ms p99 {r['p99_ms']} ms over {r['latency_samples']} signals "
+              f"at half rate, peak RSS {r['rss_mb']} MB")
+    print("targets: >= 50,000 ticks/s, p99 <= 250 ms, RSS <= 1024 MB with 1,000 symbols", file=sys.stderr)
+    return 0
