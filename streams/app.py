@@ -21,10 +21,10 @@ from collections import OrderedDict
 import faust
 
 from streams import metrics
-from streams.archive import archive_record, baseline_sha256
-from streams.explain import ExplainConfig, explain
+from streams.archive import baseline_sha256, explain_signal
+from streams.explain import ExplainConfig
 from streams.ingest import Rejected, Source, dead_letter, now_ms
-from streams.records import ArchiveRecord, DeadLetter, Signal, seed_for
+from streams.records import ArchiveRecord, DeadLetter, Signal
 from streams.signals import Message, SignalDetector
 from streams.state import WindowStore, encode_history
 from tickscope.kafka import broker_credentials, limit_fetch_wait, read_partition
@@ -106,7 +106,8 @@ def _wire(app: faust.App, settings: Settings, model) -> None:
             if isinstance(result, DeadLetter):
                 await dlq.send(key=settings.topic_signals.encode(), value=result.to_json())
                 continue
-            await explanations.send(key=result.signal_id.encode(), value=result.to_json())
+            delivered = await explanations.send(key=result.signal_id.encode(), value=result.to_json())
+            await delivered  # on the broker before this signal's offset can be committed
             arrived = arrivals.pop(result.signal_id, None)
             if arrived is not None:
                 metrics.END_TO_END_SECONDS.observe(time.monotonic() - arrived)
@@ -154,9 +155,7 @@ def _explain_one(event, model, config, baseline, baseline_hash) -> ArchiveRecord
         signal = Signal.from_json(msg.value)
         if signal.model_version != model.version:
             raise Rejected("model_version_mismatch", f"signal from model {signal.model_version[:12]}, worker runs {model.version[:12]}")
-        seed = seed_for(signal.signal_id)
-        expl = explain(model.net, signal.window, baseline, seed, config)
-        record = archive_record(signal, expl, config, seed, baseline_hash, now_ms())
+        record = explain_signal(signal, model.net, baseline, baseline_hash, config, now_ms())
     except Exception as exc:  # never die of input: route it with a reason
         metrics.STAGE_ERRORS.labels("explain").inc()
         log.warning("explain failed at %s[%s]@%s: %s", msg.topic, msg.partition, msg.offset, exc)

@@ -12,8 +12,8 @@ import hashlib
 
 import numpy as np
 
-from streams.explain import METHOD, ExplainConfig, Explanation, additivity_error
-from streams.records import ArchiveRecord, Explainer, Signal
+from streams.explain import METHOD, ExplainConfig, Explanation, additivity_error, explain
+from streams.records import ArchiveRecord, Explainer, Signal, seed_for
 
 STAGE_ID = "archive"
 
@@ -64,3 +64,11 @@ def _json_safe(value):
     if isinstance(value, (float, np.floating)):
         return float(value) if np.isfinite(value) else None
     return value
+
+
+def explain_signal(signal: Signal, net, baseline: np.ndarray, baseline_hash: str, config: ExplainConfig,
+                   produced_at: int) -> ArchiveRecord:
+    """Signal -> explained ArchiveRecord: the worker's explain stage and every replay call this."""
+    seed = seed_for(signal.signal_id)
+    expl = explain(net, signal.window, baseline, seed, config)
+    return archive_record(signal, expl, config, seed, baseline_hash, produced_at)

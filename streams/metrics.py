@@ -26,3 +26,10 @@ ADDITIVITY_ERROR = Gauge("tickscope_additivity_error", "Additivity error of the 
 CONSUMER_LAG = Gauge("tickscope_consumer_lag", "Messages behind the end of a partition", ["topic", "partition"])
 LIVENESS = Gauge("tickscope_worker_last_progress_timestamp_seconds", "Unix time the worker last processed a batch")
 UP = Gauge("tickscope_worker_up", "1 while the worker runs")
+
+# Explanation-drift and stability alerts (streams/alerts.py, docs/alerts.md).
+ALERTS = Counter("tickscope_alerts_total", "Alerts published to the alerts topic", ["kind", "severity"])
+ALERT_DUPLICATES = Counter("tickscope_alert_duplicate_explanations_total", "Re-delivered explanations skipped by signal_id")
+DRIFT_JS = Gauge("tickscope_drift_jensen_shannon", "Jensen-Shannon divergence (bits) of recent attribution shares vs reference", ["symbol", "level"])
+FAITHFULNESS_CUSUM = Gauge("tickscope_faithfulness_cusum", "Lower CUSUM statistic (sigmas) of a faithfulness sequence", ["symbol", "metric"])
+EXPLANATION_LIPSCHITZ = Gauge("tickscope_explanation_lipschitz_ratio", "Largest neighbour Lipschitz ratio of the last explanation (score per feature unit)", ["symbol"])

@@ -128,3 +128,28 @@ def seed_for(signal_id: str) -> int:
 def canonical_json(obj: dict) -> bytes:
     """Sorted keys, no spaces: the byte form hashed for integrity."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+ALERT_SCHEMA_VERSION = 1
+
+
+class Alert(Record):
+    """A stability or explanation-drift alert on ``alerts``. Key = alert_id.
+
+    ``alert_id`` is deterministic (detector kind, symbol, and the signal that
+    tripped it), so a re-delivered explanation does not raise a second alert.
+    """
+
+    schema_version: int = ALERT_SCHEMA_VERSION
+    alert_id: str
+    kind: str = Field(description="e.g. attribution_drift, segment_drift, rank_change, instability, faithfulness_decay")
+    symbol: str = Field(description="the symbol, or '*' for all symbols")
+    started_at: int = Field(description="epoch ms UTC: ts of the first signal in the evidence that crossed")
+    raised_at: int = Field(0, description="epoch ms UTC wall clock when the detector raised it")
+    severity: Literal["info", "warning", "critical"]
+    metric: str = Field(description="what was measured, e.g. jensen_shannon_feature_share")
+    value: float
+    threshold: float
+    evidence: list[str] = Field(description="signal_ids the value was computed from")
+    detail: dict = Field(default_factory=dict)
+    model_version: str | None = None

@@ -57,6 +57,33 @@ class Settings(BaseSettings):
     dashboard_token: SecretStr | None = Field(None, description="required when the dashboard binds beyond loopback")
     dashboard_max_points: int = Field(100_000, ge=100, description="price points kept per symbol")
 
+    archive_url: SecretStr | None = Field(None, description="PostgreSQL URL of the archive; default SQLite")
+    archive_path: Path | None = Field(None, description="SQLite archive file; default $DATA_DIR/archive.sqlite")
+    archive_signing_key: SecretStr | None = Field(None, description="Ed25519 seed (hex) or PEM for signed heads")
+    topic_archive_heads: str = "archive.heads"
+    archive_batch: int = Field(500, ge=1, description="max records per archive transaction")
+
+    # Explanation-drift and stability alerts (streams/alerts.py, docs/alerts.md). Units: signals, bits, sigmas.
+    alert_enabled: bool = Field(True, description="run the alert agent on the explanations topic")
+    alert_window_signals: int = Field(16, ge=2, description="sliding window of recent signals per symbol / '*'")
+    alert_js_feature: float = Field(0.04, gt=0, le=1, description="Jensen-Shannon (bits) of mean feature shares vs reference")
+    alert_js_segment: float = Field(0.06, gt=0, le=1, description="Jensen-Shannon (bits) of mean segment shares vs reference")
+    alert_rearm_fraction: float = Field(0.5, gt=0, le=1, description="re-arm when the value falls below this x threshold")
+    alert_cooldown_signals: int = Field(32, ge=0, description="signals after an alert before the same detector re-arms")
+    alert_rank_margin: float = Field(0.12, ge=0, le=1, description="share a new top feature must lead the reference top by")
+    alert_cusum_k: float = Field(0.5, ge=0, description="CUSUM allowance, sigmas (half the shift detected)")
+    alert_cusum_h: float = Field(10.0, gt=0, description="CUSUM decision interval, sigmas")
+    alert_stability_factor: float = Field(3.0, gt=0, description="alert when quality.stability > factor x reference max")
+    alert_lipschitz_factor: float = Field(3.0, gt=0, description="alert when neighbour Lipschitz ratio > factor x reference max")
+    alert_lipschitz_history: int = Field(64, ge=1, description="recent signals per symbol searched for near neighbours")
+    alert_dedup_capacity: int = Field(100_000, ge=1, description="signal_ids remembered for de-duplication")
+
+    def archive_target(self) -> str | Path:
+        """Where the durable archive lives: the PostgreSQL URL if set, else a SQLite file."""
+        if self.archive_url is not None and self.archive_url.get_secret_value():
+            return self.archive_url.get_secret_value()
+        return self.archive_path or (self.data_dir / "archive.sqlite")
+
     @property
     def state_changelog_topic(self) -> str:
         """Window-state changelog (key = symbol, partition = the ticks partition)."""

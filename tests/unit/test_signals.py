@@ -144,3 +144,20 @@ def test_streamed_windows_equal_the_training_function_bit_for_bit(detector_run):
         i = index[s.ts] + 1
         expected = window_from_history(prices[:i], sizes[:i])
         assert np.array_equal(np.array(s.window, dtype=np.float32), expected)
+
+
+def test_archived_scores_do_not_depend_on_micro_batch_size():
+    """The gate re-scores candidates alone, so any batching gives the same signals, bit for bit."""
+    model = models.load()
+    msgs = _messages(load_source("sp500")[:900])
+    runs, windows = [], []
+    for size in (7, 256):
+        det = SignalDetector(model, 8, 4096)
+        signals = [s for i in range(0, len(msgs), size) for s in det.process(msgs[i : i + size], 1).signals]
+        runs.append([(s.signal_id, s.score) for s in signals])
+        windows = [np.array(s.window, dtype=np.float32) for s in signals]
+    assert runs[0] and runs[0] == runs[1]
+    from streams.score import score_one
+
+    assert [score for _, score in runs[1]] == [score_one(model.net, w) for w in windows]
+

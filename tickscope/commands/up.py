@@ -1,4 +1,4 @@
-"""``tickscope up``: broker (unless TICKSCOPE_KAFKA_BOOTSTRAP is set), worker, dashboard and live feeds.
+"""``tickscope up``: broker (unless TICKSCOPE_KAFKA_BOOTSTRAP is set), worker, archiver, dashboard, live feeds.
 
 Ctrl-C (or SIGTERM) stops every child cleanly and leaves no process behind.
 """
@@ -10,7 +10,7 @@ import signal
 import sys
 import time
 
-DEFAULT_FEEDS = ("eurusd:EURUSD:4", "goog:GOOG:2", "sp500:SP500:2")
+DEFAULT_FEEDS = ("eurusd:EURUSD:8", "goog:GOOG:4", "sp500:SP500:4")
 
 
 def add_parser(sub):
@@ -61,6 +61,7 @@ def _log(settings, name):
 def _start_children(sup, args, env, settings) -> None:
     port = args.port or settings.dashboard_port
     sup.start("worker", ["worker"], env)
+    sup.start("archiver", ["archiver"], env)
     sup.start("dashboard", ["dashboard", "--port", str(port)], env)
     for spec in args.feed or DEFAULT_FEEDS:
         source, symbol, speed = _parse_feed(spec)
