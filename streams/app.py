@@ -21,6 +21,7 @@ from collections import OrderedDict
 import faust
 
 from streams import metrics
+from streams.alerts import add_alert_agent
 from streams.archive import baseline_sha256, explain_signal
 from streams.explain import ExplainConfig
 from streams.ingest import Rejected, Source, dead_letter, now_ms
@@ -53,6 +54,7 @@ def create_app(settings: Settings, model) -> faust.App:
         datadir=str(settings.data_dir / "faust"),
     )
     _wire(app, settings, model)
+    add_alert_agent(app, settings, model)  # explanations -> alerts (streams/alerts.py)
     return app
 
 
