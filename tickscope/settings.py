@@ -65,12 +65,12 @@ class Settings(BaseSettings):
 
     # Explanation-drift and stability alerts (streams/alerts.py, docs/alerts.md). Units: signals, bits, sigmas.
     alert_enabled: bool = Field(True, description="run the alert agent on the explanations topic")
-    alert_window_signals: int = Field(16, ge=2, description="sliding window of recent signals per symbol / '*'")
-    alert_js_feature: float = Field(0.04, gt=0, le=1, description="Jensen-Shannon (bits) of mean feature shares vs reference")
-    alert_js_segment: float = Field(0.06, gt=0, le=1, description="Jensen-Shannon (bits) of mean segment shares vs reference")
+    alert_window_signals: int = Field(12, ge=2, description="sliding window of recent signals per symbol / '*'")
+    alert_js_feature: float = Field(0.15, gt=0, le=1, description="Jensen-Shannon (bits) of mean feature shares vs reference")
+    alert_js_segment: float = Field(0.056, gt=0, le=1, description="Jensen-Shannon (bits) of mean segment shares vs reference")
     alert_rearm_fraction: float = Field(0.5, gt=0, le=1, description="re-arm when the value falls below this x threshold")
     alert_cooldown_signals: int = Field(32, ge=0, description="signals after an alert before the same detector re-arms")
-    alert_rank_margin: float = Field(0.12, ge=0, le=1, description="share a new top feature must lead the reference top by")
+    alert_rank_margin: float = Field(0.35, ge=0, le=1, description="share a new top feature must lead the reference top by")
     alert_cusum_k: float = Field(0.5, ge=0, description="CUSUM allowance, sigmas (half the shift detected)")
     alert_cusum_h: float = Field(10.0, gt=0, description="CUSUM decision interval, sigmas")
     alert_stability_factor: float = Field(3.0, gt=0, description="alert when quality.stability > factor x reference max")

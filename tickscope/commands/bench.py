@@ -15,6 +15,8 @@ BENCHES = {
     "explain": "streams.explain_bench:run_cli",
     "archive": "audit.bench:run_cli",
     "pipeline": "tickscope.bench_pipeline:run_cli",
+    "dashboard": "dashboard.bench:run_cli",
+    "alerts": "tickscope.commands.calibrate_alerts:bench_cli",
 }
 
 
