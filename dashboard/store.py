@@ -14,10 +14,16 @@ request threads; every access goes through one lock and readers get copies.
   first copy wins and the rest are counted). At most ``max_records`` are
   kept; the oldest by event time are evicted first.
 
-``KafkaFeed`` reads ``ticks`` and ``explanations`` without a consumer group:
-it assigns every partition from the beginning, re-reads the topic metadata
-every ``refresh_s`` (topics may be created after the dashboard starts), and
-keeps retrying while the broker is not reachable.
+- Alerts: validated as ``Alert``; de-duplicated by ``alert_id`` (first copy
+  wins), at most ``max_alerts`` kept (oldest raised first out).
+
+Incremental reads for the live views: every symbol counts the points ever
+appended (``total``) and every record gets an arrival sequence number, so a
+browser that remembers "I have everything up to N" receives only what came
+after (``prices_since``, ``signals_since``) and the chart is extended with
+``extendData`` instead of being re-sent.
+
+``KafkaFeed`` (``dashboard.feed``, re-exported here) fills the store.
 """
 
 from __future__ import annotations
@@ -26,17 +32,19 @@ import bisect
 import logging
 import threading
 import time
+import uuid
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
 from streams.ingest import Rejected, validate
-from streams.records import ArchiveRecord
+from streams.records import Alert, ArchiveRecord
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_RECORDS = 10_000
+DEFAULT_MAX_ALERTS = 2_000
 
 
 @dataclass
@@ -44,6 +52,7 @@ class _Series:
     ts: deque
     price: deque
     version: int = 0
+    total: int = 0  # points ever appended (the deque keeps the newest max_points of them)
 
 
 @dataclass(frozen=True)
@@ -71,17 +80,25 @@ class Store:
     """Thread-safe per-symbol price points plus de-duplicated archive records."""
 
     def __init__(self, max_points: int = 100_000, max_records: int = DEFAULT_MAX_RECORDS,
-                 max_tick_bytes: int = 4096):
+                 max_tick_bytes: int = 4096, max_alerts: int = DEFAULT_MAX_ALERTS):
         if max_points < 1 or max_records < 1:
             raise ValueError("max_points and max_records must be >= 1")
         self.max_points = max_points
         self.max_records = max_records
         self.max_tick_bytes = max_tick_bytes
+        self.uid = uuid.uuid4().hex[:12]  # tells a browser's cursor from another process's
         self._lock = threading.Lock()
         self._series: dict[str, _Series] = {}
         self._records: dict[str, dict] = {}  # signal_id -> record dict (ArchiveRecord.model_dump())
         self._order: list[tuple[int, str]] = []  # (ts, signal_id) sorted ascending
         self._version = 0
+        self._records_version = 0
+        self._arrivals: list[tuple[int, str, str]] = []  # (arrival seq, signal_id, symbol), ascending
+        self._arrival_seq = 0
+        self._received: dict[str, float] = {}  # signal_id -> wall time the dashboard read it (s)
+        self.max_alerts = max_alerts
+        self._alerts: dict[str, dict] = {}  # alert_id -> Alert.model_dump(), insertion = arrival order
+        self._alerts_version = 0
         self.counters: Counter = Counter()
         self.status = FeedStatus()
 
@@ -109,6 +126,7 @@ class Store:
             s.ts.append(int(ts))
             s.price.append(float(price))
             s.version += 1
+            s.total += 1
             self._version += 1
             self.counters["ticks"] += 1
             return True
@@ -130,13 +148,44 @@ class Store:
                 self.counters["records_duplicate"] += 1
                 return False
             self._records[sid] = rec
+            self._received[sid] = time.time()
             bisect.insort(self._order, (int(rec["ts"]), sid))
+            self._arrival_seq += 1
+            self._arrivals.append((self._arrival_seq, sid, rec["symbol"]))
             while len(self._order) > self.max_records:
                 _, old = self._order.pop(0)
                 del self._records[old]
+                self._received.pop(old, None)
                 self.counters["records_evicted"] += 1
+            if len(self._arrivals) > 2 * self.max_records:  # drop arrivals of evicted records
+                self._arrivals = [a for a in self._arrivals if a[1] in self._records]
             self._version += 1
+            self._records_version += 1
             self.counters["records"] += 1
+            return True
+
+    def add_alert_raw(self, raw: bytes | None) -> bool:
+        """Validate one raw ``alerts`` message; keep it unless invalid or a duplicate ``alert_id``."""
+        try:
+            alert = Alert.from_json(raw if raw is not None else b"")
+        except (ValidationError, ValueError, TypeError):
+            with self._lock:
+                self.counters["alerts_rejected"] += 1
+            return False
+        return self.add_alert(alert.model_dump())
+
+    def add_alert(self, alert: dict) -> bool:
+        aid = alert["alert_id"]
+        with self._lock:
+            if aid in self._alerts:
+                self.counters["alerts_duplicate"] += 1
+                return False
+            self._alerts[aid] = alert
+            while len(self._alerts) > self.max_alerts:
+                oldest = min(self._alerts, key=lambda k: (self._alerts[k]["raised_at"], self._alerts[k]["started_at"]))
+                del self._alerts[oldest]
+            self._alerts_version += 1
+            self.counters["alerts"] += 1
             return True
 
     def set_status(self, state: str, detail: str = "", partitions: int | None = None) -> None:
@@ -155,6 +204,17 @@ class Store:
         with self._lock:
             return self._version
 
+    @property
+    def records_version(self) -> int:
+        """Changes only when a record is added (not on ticks)."""
+        with self._lock:
+            return self._records_version
+
+    @property
+    def alerts_version(self) -> int:
+        with self._lock:
+            return self._alerts_version
+
     def symbols(self) -> list[str]:
         """Every symbol with price points or signals, sorted."""
         with self._lock:
@@ -169,6 +229,77 @@ class Store:
             if s is None:
                 return [], []
             return list(s.ts), list(s.price)
+
+    def prices_since(self, symbol: str, seen: int) -> tuple[list[int], list[float], int, bool]:
+        """Points appended after the first ``seen`` ones: (ts, prices, total, ok).
+
+        ``ok`` is False when the caller cannot be brought up to date by appending
+        (it is behind by more than the kept points, or ahead: a different store).
+        """
+        with self._lock:
+            s = self._series.get(symbol)
+            if s is None:
+                return [], [], 0, seen == 0
+            new = s.total - seen
+            if new < 0 or new > len(s.ts):
+                return [], [], s.total, False
+            if new == 0:
+                return [], [], s.total, True
+            n = len(s.ts)
+            return ([s.ts[i] for i in range(n - new, n)], [s.price[i] for i in range(n - new, n)], s.total, True)
+
+    def price_snapshot(self, symbol: str) -> tuple[list[int], list[float], int]:
+        """Copies of the kept points plus the total ever appended, read atomically."""
+        with self._lock:
+            s = self._series.get(symbol)
+            if s is None:
+                return [], [], 0
+            return list(s.ts), list(s.price), s.total
+
+    def total_points(self, symbol: str) -> int:
+        with self._lock:
+            s = self._series.get(symbol)
+            return 0 if s is None else s.total
+
+    @property
+    def arrival_seq(self) -> int:
+        with self._lock:
+            return self._arrival_seq
+
+    def signals_since(self, symbol: str | None, seq: int) -> tuple[list[SignalRow], int]:
+        """Signals (of ``symbol``, or all) that arrived after arrival number ``seq``, in arrival order."""
+        out: list[SignalRow] = []
+        with self._lock:
+            i = bisect.bisect_right(self._arrivals, (seq, "\uffff"))
+            for _, sid, sym in self._arrivals[i:]:
+                r = self._records.get(sid)
+                if r is None or (symbol is not None and sym != symbol):
+                    continue
+                out.append(SignalRow(sid, r["symbol"], r["ts"], r["price"], r["direction"], r["score"],
+                                     r["threshold"]))
+            return out, self._arrival_seq
+
+    def received_at(self, signal_id: str) -> float | None:
+        """Wall time (s) the dashboard read this signal from the topic."""
+        with self._lock:
+            return self._received.get(signal_id)
+
+    def records(self, symbol: str | None = None) -> list[dict]:
+        """The kept records (shallow copies), oldest first by event time, optionally of one symbol."""
+        with self._lock:
+            recs = (self._records[sid] for _, sid in self._order)
+            return [dict(r) for r in recs if symbol is None or r["symbol"] == symbol]
+
+    def alerts(self) -> list[dict]:
+        """Kept alerts, newest raised first."""
+        with self._lock:
+            out = [dict(a) for a in self._alerts.values()]
+        out.sort(key=lambda a: (a["raised_at"], a["started_at"], a["alert_id"]), reverse=True)
+        return out
+
+    def n_alerts(self) -> int:
+        with self._lock:
+            return len(self._alerts)
 
     def symbol_version(self, symbol: str) -> int:
         with self._lock:
@@ -211,108 +342,4 @@ class Store:
             return st, dict(self.counters)
 
 
-class KafkaFeed(threading.Thread):
-    """Background thread: every partition of ``topics`` from the beginning into a Store.
-
-    No consumer group and no commits: each dashboard process reads everything.
-    Positions are remembered across reconnects, and the store is idempotent,
-    so a reconnect never shows a signal twice.
-    """
-
-    def __init__(self, store: Store, kafka_config: dict, topic_ticks: str, topic_explanations: str,
-                 refresh_s: float = 2.0, retry_s: float = 2.0, poll_ms: int = 200, connect_timeout_ms: int = 5000):
-        super().__init__(name="tickscope-dashboard-feed", daemon=True)
-        self.store = store
-        self.kafka_config = dict(kafka_config)
-        self.topic_ticks = topic_ticks
-        self.topic_explanations = topic_explanations
-        self.refresh_s = refresh_s
-        self.retry_s = retry_s
-        self.poll_ms = poll_ms
-        self.connect_timeout_ms = connect_timeout_ms
-        self._stop_event = threading.Event()
-        self._positions: dict = {}  # TopicPartition -> next offset to read
-
-    def stop(self, join_s: float = 5.0) -> None:
-        self._stop_event.set()
-        if self.is_alive() and threading.current_thread() is not self:
-            self.join(join_s)
-
-    def run(self) -> None:
-        while not self._stop_event.is_set():
-            consumer = None
-            try:
-                self.store.set_status("connecting", f"connecting to {self._bootstrap_text()}")
-                consumer = self._connect()
-                self._consume(consumer)
-            except Exception as exc:  # broker down, connection lost, metadata error: retry
-                log.warning("dashboard feed: %s: %s; retrying in %.1f s", type(exc).__name__, exc, self.retry_s)
-                self.store.set_status("error", f"{type(exc).__name__}: {exc}"[:200])
-                self._stop_event.wait(self.retry_s)
-            finally:
-                if consumer is not None:
-                    try:
-                        consumer.close()
-                    except Exception:  # noqa: BLE001 - closing a broken consumer may fail too
-                        pass
-        self.store.set_status("stopped")
-
-    def _bootstrap_text(self) -> str:
-        b = self.kafka_config.get("bootstrap_servers")
-        return ",".join(b) if isinstance(b, (list, tuple)) else str(b)
-
-    def _connect(self):
-        from kafka import KafkaConsumer
-
-        return KafkaConsumer(
-            **self.kafka_config,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            allow_auto_create_topics=False,  # the worker creates topics with the right partition count
-            client_id="tickscope-dashboard",
-            bootstrap_timeout_ms=self.connect_timeout_ms,
-            request_timeout_ms=10000,
-        )
-
-    def _refresh_assignment(self, consumer) -> None:
-        from kafka import TopicPartition
-
-        existing = consumer.topics()  # forces a metadata fetch
-        wanted = set()
-        for topic in (self.topic_ticks, self.topic_explanations):
-            if topic in existing:
-                wanted.update(TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic))
-        if wanted != consumer.assignment():
-            old = consumer.assignment()
-            consumer.assign(sorted(wanted))
-            fresh = [tp for tp in wanted if tp not in old]
-            for tp in fresh:
-                if tp in self._positions:
-                    consumer.seek(tp, self._positions[tp])
-                else:
-                    consumer.seek_to_beginning(tp)
-            if fresh:
-                log.info("dashboard feed: assigned %d partition(s)", len(wanted))
-        missing = [t for t in (self.topic_ticks, self.topic_explanations) if t not in existing]
-        detail = f"{len(wanted)} partition(s)" + (f"; waiting for topic(s) {', '.join(missing)}" if missing else "")
-        self.store.set_status("connected", detail, partitions=len(wanted))
-
-    def _consume(self, consumer) -> None:
-        next_refresh = 0.0
-        while not self._stop_event.is_set():
-            if time.monotonic() >= next_refresh:
-                self._refresh_assignment(consumer)
-                next_refresh = time.monotonic() + self.refresh_s
-            if not consumer.assignment():
-                self._stop_event.wait(min(self.refresh_s, 0.5))
-                continue
-            batches = consumer.poll(timeout_ms=self.poll_ms, max_records=5000)
-            for tp, msgs in batches.items():
-                for m in msgs:
-                    if tp.topic == self.topic_ticks:
-                        self.store.add_tick_raw(m.value, m.key)
-                    else:
-                        self.store.add_record_raw(m.value)
-                if msgs:
-                    self._positions[tp] = msgs[-1].offset + 1
+from dashboard.feed import KafkaFeed  # noqa: E402,F401 - re-exported: older imports use dashboard.store.KafkaFeed

@@ -65,8 +65,8 @@ def _topic(app: faust.App, name: str):
 def _wire(app: faust.App, settings: Settings, model) -> None:
     ticks, dlq = _topic(app, settings.topic_ticks), _topic(app, settings.topic_dlq)
     signals, explanations = _topic(app, settings.topic_signals), _topic(app, settings.topic_explanations)
-    changelog = _topic(app, settings.state_changelog_topic)
-    store = WindowStore(lambda partition: read_partition(settings, settings.state_changelog_topic, partition))
+    changelog_name = settings.state_changelog_topic
+    store = WindowStore(lambda partition: read_partition(settings, changelog_name, partition))
     detector = SignalDetector(model, settings.signal_cooldown_ticks, settings.max_message_bytes, store)
     config = ExplainConfig(threads=settings.torch_threads)
     baseline = model.baseline.numpy()
@@ -93,9 +93,9 @@ def _wire(app: faust.App, settings: Settings, model) -> None:
             for ack in acks:
                 await ack  # outputs are on the broker before the state that includes their ticks
             saved = []
-            for symbol, partition in outcome.changed.items():
+            for symbol, partition in outcome.changed.items():  # straight to the producer: no per-message callbacks
                 state = encode_history(symbol, partition, detector.histories[symbol])
-                saved.append(await changelog.send(key=symbol.encode(), value=state, partition=partition))
+                saved.append(await app.producer.send(changelog_name, symbol.encode(), state, partition, None, None))
             for ack in saved:
                 await ack  # state is on the broker before this batch's offsets can be committed
             _observe_lag(app, events)

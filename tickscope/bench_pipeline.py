@@ -10,6 +10,9 @@ Method (printed with the figures):
    seconds with ts = wall-clock send time, and read the archive topic with an
    independent consumer: latency = arrival on ``explanations`` - tick ts.
 4. Memory: the worker's peak RSS (VmHWM).
+5. Ceiling, side by side in the same run: a Faust agent on the same broker that
+   reads the same backlog in the same micro-batches and does nothing
+   (``tickscope.bench_noop_app``); the worker's rate is reported as a ratio of it.
 """
 
 from __future__ import annotations
@@ -127,6 +130,25 @@ def _latency(bootstrap: str, series, per_symbol: int, rate: float, seconds: floa
     return latencies
 
 
+def noop_rate(symbols: int, per_symbol: int) -> float:
+    """Drain rate of a do-nothing Faust agent over the same backlog, on its own fresh broker."""
+    from tickscope.broker import free_port, start_broker, stop_process
+    from tickscope.processes import start_worker
+
+    tmp = Path(tempfile.mkdtemp(prefix="tickscope-bench-noop-"))
+    listen = f"127.0.0.1:{free_port()}"
+    broker = start_broker(listen, log_path=tmp / "broker.log")
+    port = free_port()
+    try:
+        noop, _ = start_worker(listen, tmp, name="noop", module="tickscope.bench_noop_app", TICKSCOPE_METRICS_PORT=port)
+        backlog = _preload(listen, _symbol_series(symbols, per_symbol), per_symbol)
+        rate = _drain_rate(port, backlog, timeout_s=900)
+        stop_process(noop, 15)
+    finally:
+        stop_process(broker)
+    return rate
+
+
 def run_case(symbols: int, per_symbol: int, latency_s: float) -> dict:
     from tickscope.processes import start_worker  # the same launcher the integration tests use
     from tickscope.broker import free_port, start_broker, stop_process
@@ -145,7 +167,9 @@ def run_case(symbols: int, per_symbol: int, latency_s: float) -> dict:
         stop_process(worker, 15)
     finally:
         stop_process(broker)
+    ceiling = noop_rate(symbols, per_symbol)
     return {"symbols": symbols, "ticks_per_s": round(rate, 1), "backlog": backlog,
+            "noop_faust_ticks_per_s": round(ceiling, 1), "ratio_to_noop": round(rate / ceiling, 3),
             "p50_ms": round(float(np.percentile(lat, 50)), 1) if lat else None,
             "p99_ms": round(float(np.percentile(lat, 99)), 1) if lat else None,
             "latency_samples": len(lat), "rss_mb": round(rss, 1)}
@@ -160,7 +184,8 @@ def run_cli(args) -> int:
         print(json.dumps({"cases": results}))
         return 0
     for r in results:
-        print(f"{r['symbols']:>5} symbols: {r['ticks_per_s']:>8.0f} ticks/s (backlog {r['backlog']}), "
+        print(f"{r['symbols']:>5} symbols: {r['ticks_per_s']:>8.0f} ticks/s (backlog {r['backlog']}; a do-nothing "
+              f"Faust agent: {r['noop_faust_ticks_per_s']:.0f} ticks/s, ratio {r['ratio_to_noop']:.2f}), "
               f"tick->archive p50 {r['p50_ms']} ms p99 {r['p99_ms']} ms over {r['latency_samples']} signals "
               f"at half rate, peak RSS {r['rss_mb']} MB")
     print("targets: >= 50,000 ticks/s, p99 <= 250 ms, RSS <= 1024 MB with 1,000 symbols", file=sys.stderr)

@@ -31,12 +31,18 @@ def spawn(args: list[str], env: dict, log_path: Path, cwd: Path | None = None) -
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def start_worker(bootstrap: str, data_dir: Path, name: str = "worker", **extra) -> tuple[subprocess.Popen, Path]:
-    """A real ``tickscope worker`` process; returns once Faust reports it ready."""
+def start_worker(bootstrap: str, data_dir: Path, name: str = "worker", module: str | None = None,
+                 **extra) -> tuple[subprocess.Popen, Path]:
+    """A real ``tickscope worker`` process (or ``python -m MODULE``); returns once Faust reports it ready."""
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir / f"{name}.log"
     offset = log.stat().st_size if log.exists() else 0
-    proc = spawn(["worker"], worker_env(bootstrap, data_dir, **extra), log)
+    env = worker_env(bootstrap, data_dir, **extra)
+    if module is None:
+        proc = spawn(["worker"], env, log)
+    else:
+        proc = subprocess.Popen([sys.executable, "-m", module], env=env, stdout=open(log, "ab"),
+                                stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if log.exists() and "Worker]: Ready" in log.read_text(errors="replace")[offset:]:

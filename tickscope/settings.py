@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     app_id: str = "tickscope"
     model_version: str | None = Field(None, description="sha256 of the model artifact; None = shipped default")
     signal_cooldown_ticks: int = Field(8, ge=0, description="ticks a symbol stays quiet after a signal")
-    batch_size: int = Field(256, ge=1, description="max ticks per micro-batch")
+    batch_size: int = Field(1024, ge=1, description="max ticks per micro-batch")
     batch_within_s: float = Field(0.05, gt=0, description="max wait to fill a micro-batch, seconds")
     max_message_bytes: int = Field(4096, ge=64)
     torch_threads: int = Field(1, ge=1)

@@ -103,33 +103,48 @@ def test_price_figure_markers_by_direction():
     prices = [1.08 + 0.0001 * i for i in range(100)]
     longs = synthetic_record(ts=ts[10], direction="long")
     shorts = [synthetic_record(ts=ts[50], direction="short"), synthetic_record(ts=ts[70], direction="short")]
-    fig = figures.price_figure(ts, prices, [longs, *shorts], "EURUSD", selected_id=shorts[0]["signal_id"],
-                               uirevision="EURUSD")
-    long_t, short_t, line, sel = fig.data
-    assert line.type == "scattergl" and line.mode == "lines" and len(line.x) == 100
-    assert long_t.marker.symbol == "triangle-up" and long_t.marker.color == figures.LONG_COLOR
-    assert short_t.marker.symbol == "triangle-down" and short_t.marker.color == figures.SHORT_COLOR
-    assert [c[0] for c in long_t.customdata] == [longs["signal_id"]]
-    assert [c[0] for c in short_t.customdata] == [s["signal_id"] for s in shorts]
-    assert list(sel.x) == [ts[50]]
-    assert fig.layout.xaxis.type == "date" and fig.layout.uirevision == "EURUSD"
+    fig = figures.price_figure(ts, prices, [longs, *shorts], "EURUSD", selected=shorts[0], uirevision="EURUSD")
+    long_t, short_t, line, sel = fig["data"]
+    assert line["type"] == "scatter" and line["mode"] == "lines" and len(line["x"]) == 100
+    assert isinstance(line["x"], list)  # plain lists: plotly.js cannot extend a typed array with a plain one
+    assert long_t["marker"]["symbol"] == "triangle-up" and long_t["marker"]["color"] == figures.LONG_COLOR
+    assert short_t["marker"]["symbol"] == "triangle-down" and short_t["marker"]["color"] == figures.SHORT_COLOR
+    assert [c[0] for c in long_t["customdata"]] == [longs["signal_id"]]
+    assert [c[0] for c in short_t["customdata"]] == [s["signal_id"] for s in shorts]
+    assert sel["x"] == [ts[50]]
+    assert fig["layout"]["xaxis"]["type"] == "date" and fig["layout"]["uirevision"] == "EURUSD"
+    go.Figure(fig)  # a valid plotly figure
+
+
+def test_extend_update_appends_to_the_right_traces():
+    a, b = synthetic_record(ts=5, direction="long"), synthetic_record(ts=6, direction="short")
+    upd, idx, cap = figures.extend_update([5, 6], [1.0, 1.1], [a, b], b, max_points=100, max_markers=10,
+                                          move_selection=True)
+    assert idx == [figures.TRACE_LONG, figures.TRACE_SHORT, figures.TRACE_PRICE, figures.TRACE_SELECTED]
+    assert upd["x"] == [[5], [6], [5, 6], [6]] and upd["y"][2] == [1.0, 1.1]
+    assert upd["customdata"][0] == [[a["signal_id"], a["score"], a["threshold"]]]
+    assert cap["x"] == [10, 10, 100, 1] and set(cap) == set(upd)
+    assert figures.extend_update([], [], [], None, max_points=1, max_markers=1, move_selection=False) is None
+    upd, idx, _ = figures.extend_update([], [], [], None, max_points=1, max_markers=1, move_selection=True)
+    assert idx == [figures.TRACE_SELECTED] and upd["x"] == [[None]]  # selection cleared: ring hidden
 
 
 def test_price_figure_empty():
     fig = figures.price_figure([], [], [], None)
-    assert len(fig.data) == 0 and "waiting" in fig.layout.annotations[0].text
+    assert len(fig["data"]) == 0 and "waiting" in fig["layout"]["annotations"][0]["text"]
 
 
 def test_price_figure_is_fast_with_many_points():
-    n = 5000
+    n = 100_000
     ts = list(range(1_700_000_000_000, 1_700_000_000_000 + n * 1000, 1000))
     prices = list(np.linspace(1.0, 1.1, n))
-    sigs = [synthetic_record(ts=ts[i], direction="long" if i % 2 else "short") for i in range(0, n, 100)]
+    sigs = [synthetic_record(ts=ts[i], direction="long" if i % 2 else "short") for i in range(0, n, 1000)]
+    from plotly.io.json import to_json_plotly
+
     t0 = time.perf_counter()
-    for _ in range(5):
-        fig = figures.price_figure(ts, prices, sigs, "EURUSD")
-        fig.to_plotly_json()
-    assert (time.perf_counter() - t0) / 5 < 0.25
+    for _ in range(3):
+        to_json_plotly(figures.price_figure(ts, prices, sigs, "EURUSD"))
+    assert (time.perf_counter() - t0) / 3 < 0.5
 
 
 def test_view_from_relayout_zoom_pan_reset_and_symbol_switch():
@@ -142,5 +157,34 @@ def test_view_from_relayout_zoom_pan_reset_and_symbol_switch():
     assert reset == {"symbol": "EURUSD", "x": None, "y": None}
     assert figures.view_from_relayout(v, {"autosize": True}, "BTCUSD") == {"symbol": "BTCUSD", "x": None, "y": None}
     fig = figures.price_figure([1, 2], [1.0, 2.0], [], "EURUSD", view=v)
-    assert list(fig.layout.xaxis.range) == v["x"] and fig.layout.xaxis.autorange is False
-    assert list(figures.price_figure([1, 2], [1.0, 2.0], [], "BTCUSD", view=v).layout.xaxis.range or []) == []
+    assert fig["layout"]["xaxis"]["range"] == v["x"] and fig["layout"]["xaxis"]["autorange"] is False
+    assert "range" not in figures.price_figure([1, 2], [1.0, 2.0], [], "BTCUSD", view=v)["layout"]["xaxis"]
+
+
+# ---- signal view extras --------------------------------------------------------------------------
+
+
+def test_waterfall_goes_from_base_value_through_features_to_score(rec):
+    from dashboard import explain_figures
+
+    fig = explain_figures.waterfall_figure(rec)
+    (wf,) = fig.data
+    assert wf.type == "waterfall"
+    assert wf.x[0] == "base value" and wf.x[-1] == "score"
+    assert wf.y[0] == rec["base_value"] and wf.y[-1] == rec["score"]
+    assert list(wf.measure) == ["absolute"] + ["relative"] * F + ["absolute"]
+    steps = dict(zip(wf.x[1:-1], wf.y[1:-1]))
+    assert steps == dict(zip(rec["feature_names"], rec["feature_attributions"]))
+    assert [abs(v) for v in wf.y[1:-1]] == sorted((abs(v) for v in rec["feature_attributions"]), reverse=True)
+
+
+def test_quality_items_flatten_the_record_quality(rec):
+    from dashboard import explain_figures
+
+    rec = dict(rec, quality={"additivity": {"cells": 1e-7, "features": 0.0}, "stability": 0.5,
+                             "deletion_k": [8, 32], "faithfulness": [0.3, 0.6], "deletion_random": None})
+    items = dict(explain_figures.quality_items(rec))
+    assert items["additivity.cells"] == "1.000e-07" and items["additivity.features"] == "0.0000"
+    assert items["faithfulness (k=8)"] == "0.3000" and items["faithfulness (k=32)"] == "0.6000"
+    assert items["stability"] == "0.5000" and items["deletion_random"] == "n/a" and "deletion_k" not in items
+    assert explain_figures.quality_items(dict(rec, quality={})) == []

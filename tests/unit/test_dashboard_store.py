@@ -9,6 +9,8 @@ import time
 import numpy as np
 import pytest
 
+from dash import no_update
+
 from dashboard import app as dash_app
 from dashboard.store import Store
 from streams.records import ArchiveRecord, signal_id_for
@@ -144,48 +146,137 @@ def filled_store(n_points=3000, n_signals=30) -> Store:
     return s
 
 
-def test_refresh_view_builds_then_skips_when_unchanged():
+def test_desk_update_full_then_incremental():
+    from dashboard.views import desk
+
     s = filled_store()
-    out = dash_app.refresh_view(s, None, None, None)
-    options, symbol, fig, rows, style, count, status, key = out
-    assert symbol == "EURUSD" and options == [{"label": "EURUSD", "value": "EURUSD"}]
-    line = next(t for t in fig.data if t.name == "price")
-    assert len(line.x) == 3000 and count == "30 signals" and len(rows) == 30
-    assert rows[0]["id"] == rows[0]["signal_id"] == s.newest_signal_id()
-    again = dash_app.refresh_view(s, symbol, None, key)
-    assert again[2] is dash_app.no_update and again[3] is dash_app.no_update
+    out = desk.desk_update(s, None, None, None, None)
+    assert out["symbol"] == "EURUSD" and out["options"] == [{"label": "EURUSD", "value": "EURUSD"}]
+    line = out["figure"]["data"][2]
+    assert line["name"] == "price" and len(line["x"]) == 3000
+    assert out["count"] == "30 signals" and len(out["rows"]) == 30
+    assert out["rows"][0]["id"] == out["rows"][0]["signal_id"] == s.newest_signal_id()
+    assert out["extend"] is no_update
+    cur = out["cursor"]
+    again = desk.desk_update(s, "EURUSD", None, cur, None)
+    assert again["figure"] is no_update and again["extend"] is no_update and again["rows"] is no_update
+    assert again["options"] is no_update
+    # new ticks and a new signal go out as extendData, not as a new figure
     s.add_point("EURUSD", BASE_TS + 10**9, 1.2)
-    assert dash_app.refresh_view(s, symbol, None, key)[2] is not dash_app.no_update
+    s.add_point("EURUSD", BASE_TS + 10**9 + 1, 1.3)
+    s.add_record_raw(record_bytes(BASE_TS + 10**9, direction="long"))
+    inc = desk.desk_update(s, "EURUSD", None, cur, None)
+    assert inc["figure"] is no_update
+    upd, idx, cap = inc["extend"]
+    assert idx == [0, 2] and upd["x"][1] == [BASE_TS + 10**9, BASE_TS + 10**9 + 1]
+    assert upd["customdata"][0][0][0] == s.newest_signal_id() and cap["x"][1] == s.max_points
+    assert inc["rows"] is not no_update  # a new signal: the table changes
+    assert desk.desk_update(s, "EURUSD", None, inc["cursor"], None)["extend"] is no_update
+    # selecting a signal moves the ring with extendData (max 1 point)
+    sid = s.signals()[3].signal_id
+    sel = desk.desk_update(s, "EURUSD", sid, inc["cursor"], None)
+    assert sel["figure"] is no_update and sel["extend"][1] == [3] and sel["extend"][2]["x"] == [1]
+    # a cursor from another process, or one behind the kept points, gets the whole figure
+    other = dict(inc["cursor"], uid="elsewhere")
+    assert desk.desk_update(s, "EURUSD", None, other, None)["figure"] is not no_update
 
 
-def test_refresh_view_timing_with_thousands_of_points():
-    s = filled_store(n_points=5000, n_signals=200)
-    key = None
+def test_desk_update_resends_when_the_browser_fell_behind():
+    from dashboard.views import desk
+
+    s = Store(max_points=100)
+    for i in range(50):
+        s.add_point("EURUSD", BASE_TS + i, 1.0)
+    cur = desk.desk_update(s, None, None, None, None)["cursor"]
+    for i in range(50, 300):
+        s.add_point("EURUSD", BASE_TS + i, 1.0)
+    out = desk.desk_update(s, "EURUSD", None, cur, None)
+    assert out["figure"] is not no_update and len(out["figure"]["data"][2]["x"]) == 100
+
+
+def test_desk_update_switches_to_the_symbol_of_an_opened_signal():
+    from dashboard.views import desk
+
+    s = filled_store(n_points=10, n_signals=3)
+    s.add_record_raw(record_bytes(BASE_TS + 5, symbol="BTCUSD"))
+    sid = s.signals("BTCUSD")[0].signal_id
+    out = desk.desk_update(s, "EURUSD", sid, None, None, selection_changed=True)
+    assert out["symbol"] == "BTCUSD"
+
+
+def test_desk_update_timing_with_100k_points():
+    from plotly.io.json import to_json_plotly
+
+    from dashboard.views import desk
+
+    s = Store(max_points=100_000)
+    for i in range(100_000):
+        s.add_point("EURUSD", BASE_TS + i * 1000, 1.1 + 1e-6 * (i % 1000))
+    for i in range(200):
+        s.add_record_raw(record_bytes(BASE_TS + i * 500_000))
     t0 = time.perf_counter()
-    for i in range(10):
-        s.add_point("EURUSD", BASE_TS + 10**9 + i, 1.2)  # force a rebuild every time
-        out = dash_app.refresh_view(s, "EURUSD", None, key)
-        out[2].to_plotly_json()
-        key = out[-1]
-    per_call = (time.perf_counter() - t0) / 10
-    assert per_call < 0.2, per_call  # well under the 1 s interval
+    out = desk.desk_update(s, "EURUSD", None, None, None)
+    size = len(to_json_plotly(out["figure"]))
+    full_s = time.perf_counter() - t0
+    cur = out["cursor"]
+    t0 = time.perf_counter()
+    for i in range(20):
+        s.add_point("EURUSD", BASE_TS + 10**9 + i, 1.2)
+        out = desk.desk_update(s, "EURUSD", None, cur, None)
+        to_json_plotly(out["extend"])
+        cur = out["cursor"]
+    inc_s = (time.perf_counter() - t0) / 20
+    assert full_s < 1.0 and size < 4_000_000, (full_s, size)
+    assert inc_s < 0.01, inc_s  # a poll with new points costs next to nothing
 
 
 def test_explanation_view_defaults_to_newest_and_follows_selection():
+    from dashboard.views import signal
+
     s = filled_store(n_points=10, n_signals=5)
     newest = s.newest_signal_id()
-    sid, mode, summary, bar, heat, att, rendered = dash_app.explanation_view(s, None, "EURUSD", None)
-    assert sid == newest and mode == "(newest)" and rendered == [newest, "newest"]
-    assert heat.data[0].type == "heatmap"
-    assert dash_app.explanation_view(s, None, "EURUSD", rendered)[0] is dash_app.no_update
+    out = signal.explanation_view(s, None, "EURUSD", None, now_ms=1000)
+    sid, mode, summary, wf, bar, heat, att, quality, rendered = out
+    assert sid == newest and mode == "(newest)" and rendered == [newest, "newest", 1000]
+    assert heat.data[0].type == "heatmap" and wf.data[0].type == "waterfall"
+    assert signal.explanation_view(s, None, "EURUSD", rendered, now_ms=1500)[0] is no_update
     other = s.signals()[3].signal_id
-    out = dash_app.explanation_view(s, other, "EURUSD", rendered)
+    out = signal.explanation_view(s, other, "EURUSD", rendered, now_ms=1600)
     assert out[0] == other and out[1] == "(selected)"
 
 
+def test_explanation_view_follow_mode_is_throttled():
+    from dashboard.views import signal
+
+    s = filled_store(n_points=10, n_signals=5)
+    rendered = signal.explanation_view(s, None, "EURUSD", None, now_ms=10_000)[-1]
+    s.add_record_raw(record_bytes(BASE_TS + 10**9))
+    assert signal.explanation_view(s, None, "EURUSD", rendered, now_ms=10_500)[0] is no_update
+    later = signal.explanation_view(s, None, "EURUSD", rendered, now_ms=10_000 + signal.FOLLOW_MIN_MS)
+    assert later[0] == s.newest_signal_id()
+
+
+def test_explanation_view_reads_the_archive_for_unknown_signals():
+    from dashboard.views import signal
+
+    s = filled_store(n_points=10, n_signals=2)
+    archived = json.loads(record_bytes(BASE_TS + 777, symbol="OLD"))
+
+    class FakeArchive:
+        def record(self, sid):
+            return archived if sid == archived["signal_id"] else None
+
+    out = signal.explanation_view(s, archived["signal_id"], "EURUSD", None, archive=FakeArchive())
+    assert out[0] == archived["signal_id"] and "archive" in out[1]
+    missing = signal.explanation_view(s, "f" * 32, "EURUSD", None, archive=FakeArchive())
+    assert missing[1] == "(not found)"
+
+
 def test_explanation_view_without_signals():
+    from dashboard.views import signal
+
     s = Store()
-    assert dash_app.explanation_view(s, None, None, None)[0] is dash_app.no_update
+    assert signal.explanation_view(s, None, None, None)[0] is no_update
 
 
 @pytest.mark.parametrize("host,loop", [("127.0.0.1", True), ("localhost", True), ("::1", True), ("[::1]", True),

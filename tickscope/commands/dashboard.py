@@ -9,7 +9,7 @@ import sys
 
 def add_parser(sub):
     p = sub.add_parser(
-        "dashboard", help="serve the live desk dashboard (prices, signals, explanations)",
+        "dashboard", help="serve the live desk dashboard (prices, signals, explanations, alerts, drift, archive)",
         description="Serve the live desk dashboard. Binding beyond loopback requires TICKSCOPE_DASHBOARD_TOKEN; "
                     "then open the page once with ?token=<token> (a cookie remembers it) or use HTTP basic "
                     "auth with the token as the password.",
@@ -18,6 +18,9 @@ def add_parser(sub):
                    help="address to bind (env TICKSCOPE_DASHBOARD_HOST, default 127.0.0.1)")
     p.add_argument("--port", type=int, default=None,
                    help="port to bind (env TICKSCOPE_DASHBOARD_PORT, default 8050)")
+    p.add_argument("--render", choices=("svg", "webgl"), default=os.environ.get("TICKSCOPE_DASHBOARD_RENDER", "svg"),
+                   help="draw the price line as SVG (default; fastest without a GPU, e.g. headless or remote "
+                        "desktops) or WebGL (faster with a GPU); env TICKSCOPE_DASHBOARD_RENDER")
     return p
 
 
@@ -48,9 +51,10 @@ def run(args) -> int:
     logging.getLogger("kafka").setLevel(logging.ERROR)  # connection retries are reported in the page status
 
     store = Store(max_points=settings.dashboard_max_points, max_tick_bytes=settings.max_message_bytes)
-    feed = KafkaFeed(store, settings.kafka_python_config(), settings.topic_ticks, settings.topic_explanations)
+    feed = KafkaFeed(store, settings.kafka_python_config(), settings.topic_ticks, settings.topic_explanations,
+                     topic_alerts=settings.topic_alerts)
     feed.start()
-    app = create_app(store, token=token if exposed else None)
+    app = create_app(store, token=token if exposed else None, render=args.render)
 
     def _stop(signum, frame):
         raise KeyboardInterrupt
@@ -58,7 +62,7 @@ def run(args) -> int:
     signal.signal(signal.SIGTERM, _stop)
     shown = f"[{host}]" if ":" in host else host
     print(f"tickscope dashboard: http://{shown}:{port}/ (reading {settings.topic_ticks}, "
-          f"{settings.topic_explanations} from {settings.kafka_bootstrap}"
+          f"{settings.topic_explanations}, {settings.topic_alerts} from {settings.kafka_bootstrap}"
           f"{'; token required' if exposed else ''})", flush=True)
     try:
         app.run(host=host, port=port, debug=False)

@@ -1,0 +1,93 @@
+"""Figures and numbers of the signal view beyond ``figures``: the SHAP waterfall and the quality table.
+
+Pure functions of one archive record (a dict). Every number drawn is a field
+of the record: the waterfall starts at ``base_value``, steps by each feature's
+``feature_attributions`` value (largest |value| first) and ends at the record's
+own ``score`` (drawn as an absolute bar, not as plotly's computed total, so the
+end bar is the score the model gave; the feature game is exact, so the steps
+add up to it within ``quality.additivity.features``).
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from dashboard.figures import NEG_COLOR, POS_COLOR, TEMPLATE
+
+BASE_COLOR = "#7f8c8d"
+SCORE_COLOR = "#34495e"
+
+
+def waterfall_figure(rec: dict) -> go.Figure:
+    """Feature-level SHAP waterfall: base value -> one step per feature -> score."""
+    names = list(rec["feature_names"])
+    values = [float(v) for v in rec["feature_attributions"]]
+    order = sorted(range(len(names)), key=lambda i: -abs(values[i]))
+    base, score = float(rec["base_value"]), float(rec["score"])
+    x = ["base value"] + [names[i] for i in order] + ["score"]
+    y = [base] + [values[i] for i in order] + [score]
+    text = [f"{base:.4f}"] + [f"{values[i]:+.4f}" for i in order] + [f"{score:.4f}"]
+    fig = go.Figure(go.Waterfall(
+        x=x, y=y, measure=["absolute"] + ["relative"] * len(order) + ["absolute"], text=text,
+        textposition="outside", cliponaxis=False, name="feature SHAP",
+        increasing=dict(marker=dict(color=POS_COLOR)), decreasing=dict(marker=dict(color=NEG_COLOR)),
+        totals=dict(marker=dict(color=SCORE_COLOR)),
+        connector=dict(line=dict(color="#b0b8c0", width=1, dash="dot")),
+        hovertemplate="%{x}: %{text}<extra></extra>",
+    ))
+    running = [base]
+    for i in order:
+        running.append(running[-1] + values[i])
+    lo = min(running + [score, 0.0])
+    hi = max(running + [score, 0.0])
+    pad = 0.15 * max(hi - lo, 1e-12)
+    fig.update_layout(
+        template=TEMPLATE, margin=dict(l=60, r=20, t=40, b=60), showlegend=False,
+        title=dict(text="SHAP waterfall: base value → features → score", x=0.01, font=dict(size=13)),
+        yaxis=dict(title="score", range=[lo - pad, hi + pad], zeroline=True, zerolinecolor="#888"),
+        xaxis=dict(title=None, tickangle=-30), uirevision=rec["signal_id"],
+    )
+    return fig
+
+
+def _num(v) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return f"{v:.3e}" if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5) else f"{v:.4f}"
+    return str(v)
+
+
+def quality_items(rec: dict) -> list[tuple[str, str]]:
+    """(label, text) rows of ``record.quality``, flattened; lists aligned with ``deletion_k`` per k.
+
+    Empty for records written before quality numbers existed.
+    """
+    q = rec.get("quality") or {}
+    if not isinstance(q, dict):
+        return []
+    ks = q.get("deletion_k") if isinstance(q.get("deletion_k"), list) else None
+    out: list[tuple[str, str]] = []
+
+    def walk(prefix: str, v) -> None:
+        if isinstance(v, dict):
+            for k in sorted(v):
+                walk(f"{prefix}.{k}" if prefix else str(k), v[k])
+        elif isinstance(v, list):
+            if ks is not None and len(v) == len(ks) and prefix != "deletion_k":
+                for k, item in zip(ks, v):
+                    out.append((f"{prefix} (k={k})", _num(item)))
+            else:
+                out.append((prefix, ", ".join(_num(i) for i in v)))
+        else:
+            out.append((prefix, _num(v)))
+
+    for key in sorted(q):
+        if key == "deletion_k":
+            continue
+        walk(key, q[key])
+    return out

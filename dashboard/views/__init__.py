@@ -1,0 +1,1 @@
+"""One module per dashboard view: layout plus the callbacks that fill it."""
