@@ -75,7 +75,9 @@ def _wire(app: faust.App, settings: Settings, model) -> None:
 
     @app.agent(ticks, name="detect")
     async def detect(stream):
-        async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+        # noack_take, not take_events: take_events acks a batch in a ``finally`` even when the agent is
+        # cancelled mid-batch (a graceful stop or rebalance), committing ticks whose outputs were never sent
+        async for events in stream.noack_take(settings.batch_size, within=settings.batch_within_s):
             messages = [_message(e) for e in events]
             metrics.TICKS_IN.inc(len(messages))
             started = time.perf_counter()
@@ -98,18 +100,24 @@ def _wire(app: faust.App, settings: Settings, model) -> None:
                 saved.append(await app.producer.send(changelog_name, symbol.encode(), state, partition, None, None))
             for ack in saved:
                 await ack  # state is on the broker before this batch's offsets can be committed
+            for event in events:
+                await stream.ack(event)  # only now may the batch's offsets be committed
             _observe_lag(app, events)
             metrics.LIVENESS.set(time.time())
 
     @app.agent(signals, name="explain")
     async def explain_signals(stream):
-        async for event in stream.events():
+        manual = stream.noack()  # events() would ack in a ``finally`` even when cancelled mid-signal
+        async for event in manual.events():
             result = _explain_one(event, model, config, baseline, baseline_hash)
             if isinstance(result, DeadLetter):
-                await dlq.send(key=settings.topic_signals.encode(), value=result.to_json())
-                continue
-            delivered = await explanations.send(key=result.signal_id.encode(), value=result.to_json())
+                delivered = await dlq.send(key=settings.topic_signals.encode(), value=result.to_json())
+            else:
+                delivered = await explanations.send(key=result.signal_id.encode(), value=result.to_json())
             await delivered  # on the broker before this signal's offset can be committed
+            await manual.ack(event)
+            if isinstance(result, DeadLetter):
+                continue
             arrived = arrivals.pop(result.signal_id, None)
             if arrived is not None:
                 metrics.END_TO_END_SECONDS.observe(time.monotonic() - arrived)
