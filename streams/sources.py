@@ -18,8 +18,9 @@ from __future__ import annotations
 import csv
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
+
+from tickscope.timeutil import parse_time_ms
 
 PACKAGED_SOURCES = ("eurusd", "goog", "btcusd", "sp500", "nasdaq")
 TS_COLUMNS = ("ts", "timestamp", "time", "datetime", "date", "")
@@ -39,16 +40,14 @@ class TickRow:
 
 
 def _to_ms(text: str, where: str) -> int:
-    text = text.strip()
+    """Epoch ms UTC; a timestamp without an offset is read as UTC (documented above)."""
     try:
-        if text.lstrip("-").isdigit():
-            return int(text)
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        ms = parse_time_ms(text)
     except ValueError as exc:
-        raise SourceError(f"{where}: unparseable timestamp {text[:40]!r}") from exc
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)  # documented: files without an offset are UTC
-    return int(dt.timestamp() * 1000)
+        raise SourceError(f"{where}: unparseable timestamp {text.strip()[:40]!r}") from exc
+    if ms is None:
+        raise SourceError(f"{where}: empty timestamp")
+    return ms
 
 
 def _pick(header: list[str], names: tuple[str, ...]) -> int | None:

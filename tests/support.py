@@ -111,3 +111,16 @@ def signal_ids_when_quiet(bootstrap: str, quiet_s: float = 12.0, timeout_s: floa
     finally:
         consumer.close()
     return ids
+
+
+def require(available: bool, why: str) -> None:
+    """Skip when a system tool is missing on a developer's machine; fail under CI, whose .ci/run installs it."""
+    import os
+
+    import pytest
+
+    if available:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{why}: .ci/run installs it, so its absence here is a failure", pytrace=False)
+    pytest.skip(why)

@@ -15,6 +15,7 @@ import time
 from dash import Input, Output, dcc, html, no_update
 
 from dashboard import figures
+from tickscope.timeutil import parse_time_ms
 
 REPORT_PATH = "/_tickscope/report"
 _SID = re.compile(r"^[0-9a-f]{32}$")
@@ -44,22 +45,7 @@ def layout(where: str) -> html.Div:
     ])
 
 
-def parse_time(text: str | None) -> int | None:
-    """Epoch ms or ISO-8601 (no offset = UTC), like ``tickscope replay --from``; None if empty."""
-    if text is None or not str(text).strip():
-        return None
-    from datetime import datetime, timezone
-
-    t = str(text).strip()
-    if t.lstrip("-").isdigit():
-        return int(t)
-    try:
-        dt = datetime.fromisoformat(t.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValueError(f"time {text!r} is neither epoch ms nor ISO-8601") from exc
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return int(dt.timestamp() * 1000)
+parse_time = parse_time_ms  # epoch ms or ISO-8601 (no offset = UTC); None if empty
 
 
 def results_table(rows: list[dict]) -> html.Table:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import feed_ticks, read_topic, spawn
+from tests.support import feed_ticks, read_topic, spawn, require
 from tickscope.broker import free_port, stop_process
 
 pytestmark = pytest.mark.e2e
@@ -83,19 +83,11 @@ def dashboard(broker, worker, tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.skip("needs /usr/bin/chromium and /usr/bin/chromedriver (apt-get install chromium chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+        require(False, "needs /usr/bin/chromium and /usr/bin/chromedriver (apt-get install chromium chromium-driver)")
+    from dashboard.bench import make_driver
 
     profile = tmp_path_factory.mktemp("chromium-profile")
-    opts = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1500,1400"):
-        opts.add_argument(arg)
-    opts.binary_location = CHROMIUM
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.set_page_load_timeout(60)
+    driver = make_driver(profile)
     try:
         yield driver
     finally:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import require
+
 from dashboard import bench
 
 pytestmark = pytest.mark.e2e
@@ -20,7 +22,7 @@ pytestmark = pytest.mark.e2e
 
 def test_signal_to_screen_at_50_per_s_with_100k_points():
     if not (Path(bench.CHROMIUM).exists() and Path(bench.CHROMEDRIVER).exists()):
-        pytest.skip("needs chromium and chromedriver")
+        require(False, "needs chromium and chromedriver")
     r = bench.run_bench(points=100_000, rate=50.0, seconds=10.0,
                         shots=Path(__file__).resolve().parent / "screenshots")
     print(bench.text_report(r))

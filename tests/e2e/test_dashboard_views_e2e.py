@@ -15,6 +15,8 @@ import urllib.request
 
 import pytest
 
+from tests.support import require
+
 from dashboard import bench, synthetic
 from tests.e2e.test_dashboard_e2e import SHOTS, _text, _wait
 
@@ -27,7 +29,7 @@ def stack(tmp_path_factory):
     from pathlib import Path
 
     if not (Path(bench.CHROMIUM).exists() and Path(bench.CHROMEDRIVER).exists()):
-        pytest.skip("needs chromium and chromedriver")
+        require(False, "needs chromium and chromedriver")
     from kafka import KafkaProducer
 
     from tickscope.broker import free_port, start_broker, stop_process

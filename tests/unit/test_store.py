@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.support import require
 import torch
 
 import models
@@ -214,7 +216,7 @@ def test_signing_key_is_created_private_and_reused(tmp_path):
 @pytest.fixture(scope="module")
 def postgres_url():
     if not (PG_BIN / "initdb").exists():
-        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
+        require(False, "PostgreSQL server binaries not installed (apt-get install postgresql)")
     root = Path(tempfile.mkdtemp(prefix="tickscope-pg-"))
     as_user = []
     if os.geteuid() == 0:  # initdb refuses to run as root

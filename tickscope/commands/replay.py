@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from tickscope.timeutil import parse_time_ms
 
 
 def add_parser(sub):
@@ -30,21 +31,7 @@ def add_filters(p) -> None:
     p.add_argument("--signal-id", default=None, help="only this signal")
 
 
-def parse_time(text: str | None) -> int | None:
-    if text is None:
-        return None
-    from datetime import datetime, timezone
-
-    t = text.strip()
-    if t.lstrip("-").isdigit():
-        return int(t)
-    try:
-        dt = datetime.fromisoformat(t.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValueError(f"time {text!r} is neither epoch ms nor ISO-8601") from exc
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return int(dt.timestamp() * 1000)
+parse_time = parse_time_ms  # epoch ms or ISO-8601 (no offset = UTC); None if empty
 
 
 def filters(args) -> dict:
