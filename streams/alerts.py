@@ -23,6 +23,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from streams import drift, metrics
+from streams.ingest import now_ms
 from streams.records import Alert, ArchiveRecord
 
 log = logging.getLogger("tickscope.alerts")
@@ -203,12 +204,25 @@ def export_gauges(engine: AlertEngine) -> None:
             metrics.EXPLANATION_LIPSCHITZ.labels(key).set(value)
 
 
+def _alerts_for(engine, event) -> list:
+    """The alerts one archive message raises; an unreadable message is counted and skipped."""
+    try:
+        record = ArchiveRecord.from_json(event.message.value)
+    except Exception as exc:  # the archive topic is not ours to police: count and skip
+        metrics.STAGE_ERRORS.labels(STAGE_ID).inc()
+        log.warning("alert: unreadable explanation at offset %s: %s", event.message.offset, exc)
+        return []
+    before = engine.duplicates
+    alerts = engine.observe(record, now_ms())
+    metrics.ALERT_DUPLICATES.inc(engine.duplicates - before)
+    return alerts
+
+
 def add_alert_agent(app, settings, model):
     """Register the ``alert`` agent (explanations -> alerts); None when alerts are disabled."""
     if not settings.alert_enabled:
         return None
     from tickscope.commands.calibrate_alerts import reference_for
-    from streams.ingest import now_ms
 
     engine = AlertEngine(reference_for(model, settings.data_dir), AlertParams.from_settings(settings), model.version)
     source = app.topic(settings.topic_explanations, key_serializer="raw", value_serializer="raw")
@@ -216,18 +230,12 @@ def add_alert_agent(app, settings, model):
 
     @app.agent(source, name="alert")
     async def alert(stream):
-        async for event in stream.events():
-            try:
-                record = ArchiveRecord.from_json(event.message.value)
-            except Exception as exc:  # the archive topic is not ours to police: count and skip
-                metrics.STAGE_ERRORS.labels(STAGE_ID).inc()
-                log.warning("alert: unreadable explanation at offset %s: %s", event.message.offset, exc)
-                continue
-            before = engine.duplicates
-            for a in engine.observe(record, now_ms()):
+        manual = stream.noack()  # events() would ack in a ``finally`` even when cancelled mid-event
+        async for event in manual.events():
+            for a in _alerts_for(engine, event):
                 metrics.ALERTS.labels(a.kind, a.severity).inc()
                 await (await sink.send(key=a.alert_id.encode(), value=a.to_json()))
-            metrics.ALERT_DUPLICATES.inc(engine.duplicates - before)
+            await manual.ack(event)  # only after its alerts are on the broker
             export_gauges(engine)
 
     return alert

@@ -36,9 +36,15 @@ MAX_PENDING_ARRIVALS = 10_000
 
 
 def create_app(settings: Settings, model) -> faust.App:
+    """The worker's Faust app with the agents named in TICKSCOPE_WORKER_AGENTS.
+
+    A process running a subset (e.g. only ``detect``) joins its own consumer
+    group, so stages can run in separate processes, one core each.
+    """
     limit_fetch_wait(settings.fetch_max_wait_ms)
+    agents = settings.agent_set
     app = faust.App(
-        settings.app_id,
+        settings.consumer_group,
         broker=";".join(f"kafka://{s}" for s in settings.bootstrap_list),
         broker_credentials=broker_credentials(settings),
         store="memory://",
@@ -53,8 +59,13 @@ def create_app(settings: Settings, model) -> faust.App:
         consumer_auto_offset_reset="earliest",
         datadir=str(settings.data_dir / "faust"),
     )
-    _wire(app, settings, model)
-    add_alert_agent(app, settings, model)  # explanations -> alerts (streams/alerts.py)
+    arrivals: OrderedDict[str, float] = OrderedDict()  # signal_id -> tick arrival, for end-to-end latency
+    if "detect" in agents:
+        _wire_detect(app, settings, model, arrivals)
+    if "explain" in agents:
+        _wire_explain(app, settings, model, arrivals)
+    if "alert" in agents:
+        add_alert_agent(app, settings, model)  # explanations -> alerts (streams/alerts.py)
     return app
 
 
@@ -62,16 +73,12 @@ def _topic(app: faust.App, name: str):
     return app.topic(name, key_serializer="raw", value_serializer="raw")
 
 
-def _wire(app: faust.App, settings: Settings, model) -> None:
+def _wire_detect(app: faust.App, settings: Settings, model, arrivals: OrderedDict) -> None:
     ticks, dlq = _topic(app, settings.topic_ticks), _topic(app, settings.topic_dlq)
-    signals, explanations = _topic(app, settings.topic_signals), _topic(app, settings.topic_explanations)
+    signals = _topic(app, settings.topic_signals)
     changelog_name = settings.state_changelog_topic
     store = WindowStore(lambda partition: read_partition(settings, changelog_name, partition))
     detector = SignalDetector(model, settings.signal_cooldown_ticks, settings.max_message_bytes, store)
-    config = ExplainConfig(threads=settings.torch_threads)
-    baseline = model.baseline.numpy()
-    baseline_hash = baseline_sha256(baseline)
-    arrivals: OrderedDict[str, float] = OrderedDict()  # signal_id -> tick arrival, for end-to-end latency
 
     @app.agent(ticks, name="detect")
     async def detect(stream):
@@ -104,6 +111,14 @@ def _wire(app: faust.App, settings: Settings, model) -> None:
                 await stream.ack(event)  # only now may the batch's offsets be committed
             _observe_lag(app, events)
             metrics.LIVENESS.set(time.time())
+
+
+def _wire_explain(app: faust.App, settings: Settings, model, arrivals: OrderedDict) -> None:
+    dlq, signals = _topic(app, settings.topic_dlq), _topic(app, settings.topic_signals)
+    explanations = _topic(app, settings.topic_explanations)
+    config = ExplainConfig(threads=settings.torch_threads)
+    baseline = model.baseline.numpy()
+    baseline_hash = baseline_sha256(baseline)
 
     @app.agent(signals, name="explain")
     async def explain_signals(stream):

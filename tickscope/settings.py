@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SETTINGS_SCHEMA_VERSION = 1
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+ALL_AGENTS = frozenset({"detect", "explain", "alert"})
 
 
 class Settings(BaseSettings):
@@ -39,6 +40,7 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(4, ge=1)
 
     app_id: str = "tickscope"
+    worker_agents: str = Field("detect,explain,alert", description="agents this worker runs, comma separated")
     model_version: str | None = Field(None, description="sha256 of the model artifact; None = shipped default")
     signal_cooldown_ticks: int = Field(8, ge=0, description="ticks a symbol stays quiet after a signal")
     batch_size: int = Field(1024, ge=1, description="max ticks per micro-batch")
@@ -83,6 +85,21 @@ class Settings(BaseSettings):
         if self.archive_url is not None and self.archive_url.get_secret_value():
             return self.archive_url.get_secret_value()
         return self.archive_path or (self.data_dir / "archive.sqlite")
+
+    @property
+    def agent_set(self) -> frozenset[str]:
+        agents = frozenset(a.strip() for a in self.worker_agents.split(",") if a.strip())
+        unknown = agents - ALL_AGENTS
+        if unknown or not agents:
+            raise ValueError(f"TICKSCOPE_WORKER_AGENTS: unknown {sorted(unknown)}; choose from {sorted(ALL_AGENTS)}")
+        return agents
+
+    @property
+    def consumer_group(self) -> str:
+        """The Faust app id: one group per agent set, so stages can run in separate processes."""
+        if self.agent_set == ALL_AGENTS:
+            return self.app_id
+        return f"{self.app_id}-" + "-".join(sorted(self.agent_set))
 
     @property
     def state_changelog_topic(self) -> str:

@@ -60,7 +60,12 @@ def _log(settings, name):
 
 def _start_children(sup, args, env, settings) -> None:
     port = args.port or settings.dashboard_port
-    sup.start("worker", ["worker"], env)
+    metrics_port = settings.metrics_port
+    for name, agents, port_offset in (("worker-detect", "detect", 0), ("worker-explain", "explain,alert", 1)):
+        stage_env = dict(env, TICKSCOPE_WORKER_AGENTS=agents)  # one core per stage process
+        if metrics_port:
+            stage_env["TICKSCOPE_METRICS_PORT"] = str(metrics_port + port_offset)
+        sup.start(name, ["worker"], stage_env)
     sup.start("archiver", ["archiver"], env)
     sup.start("dashboard", ["dashboard", "--port", str(port)], env)
     for spec in args.feed or DEFAULT_FEEDS:

@@ -1,4 +1,4 @@
-"""``tickscope worker``: run the Faust worker (detect + explain agents)."""
+"""``tickscope worker``: run the Faust worker (agents detect, explain, alert; TICKSCOPE_WORKER_AGENTS picks a subset)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ def run(args) -> int:
     from tickscope.topics import ensure_topics
 
     settings = get_settings()
+    try:
+        agents = settings.agent_set
+    except ValueError as exc:
+        print(f"tickscope worker: {exc}", file=sys.stderr)
+        return 2
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(settings.torch_threads)
     try:
@@ -37,7 +42,8 @@ def run(args) -> int:
     if settings.metrics_port:
         start_http_server(settings.metrics_port)
     metrics.UP.set(1)
-    print(f"tickscope worker: model {model.version[:12]} threshold {model.threshold:.4f}, "
+    print(f"tickscope worker: agents {','.join(sorted(agents))}, model {model.version[:12]} "
+          f"threshold {model.threshold:.4f}, "
           f"bootstrap {settings.kafka_bootstrap}, metrics :{settings.metrics_port}", flush=True)
     from faust import Worker
 
