@@ -25,6 +25,7 @@ import numpy as np
 from streams import drift, metrics
 from streams.ingest import now_ms
 from streams.records import Alert, ArchiveRecord
+from tickscope.settings import Settings
 
 log = logging.getLogger("tickscope.alerts")
 STAGE_ID = "alert"
@@ -32,22 +33,27 @@ ALL = "*"
 FAITHFULNESS_K_INDEX = 0  # quality.faithfulness[0]: the top-8-cell deletion test
 
 
+def _setting_default(name: str):
+    """The default of ``TICKSCOPE_ALERT_<NAME>``: thresholds have one source, ``tickscope.settings``."""
+    return Settings.model_fields[f"alert_{name}"].default
+
+
 @dataclass(frozen=True)
 class AlertParams:
-    """Detector thresholds; defaults and units as in ``tickscope.settings`` (``TICKSCOPE_ALERT_*``)."""
+    """Detector thresholds; defaults, units and env names in ``tickscope.settings`` (``TICKSCOPE_ALERT_*``)."""
 
-    window_signals: int = 12
-    js_feature: float = 0.15
-    js_segment: float = 0.056
-    rearm_fraction: float = 0.5
-    cooldown_signals: int = 32
-    rank_margin: float = 0.35
-    cusum_k: float = 0.5
-    cusum_h: float = 10.0
-    stability_factor: float = 3.0
-    lipschitz_factor: float = 3.0
-    lipschitz_history: int = 64
-    dedup_capacity: int = 100_000
+    window_signals: int = _setting_default("window_signals")
+    js_feature: float = _setting_default("js_feature")
+    js_segment: float = _setting_default("js_segment")
+    rearm_fraction: float = _setting_default("rearm_fraction")
+    cooldown_signals: int = _setting_default("cooldown_signals")
+    rank_margin: float = _setting_default("rank_margin")
+    cusum_k: float = _setting_default("cusum_k")
+    cusum_h: float = _setting_default("cusum_h")
+    stability_factor: float = _setting_default("stability_factor")
+    lipschitz_factor: float = _setting_default("lipschitz_factor")
+    lipschitz_history: int = _setting_default("lipschitz_history")
+    dedup_capacity: int = _setting_default("dedup_capacity")
 
     @classmethod
     def from_settings(cls, settings) -> "AlertParams":
