@@ -20,6 +20,7 @@ from tickscope.commands.calibrate_alerts import inject
 from tickscope.processes import start_worker
 
 pytestmark = pytest.mark.integration
+DRIFT_KINDS = {"segment_drift", "attribution_drift", "rank_change"}
 CUT = 2500
 
 
@@ -102,7 +103,9 @@ def test_no_alert_on_a_stationary_stretch_then_one_within_5s_of_a_regime_change(
     assert drifted and alerts, f"no alert after the change; worker log:\n{log.read_text()[-3000:]}"
     first_drifted, first_alert = min(t for t, _ in drifted), min(t for t, _ in alerts)
     assert 0 <= first_alert - first_drifted <= 5.0, (first_alert - first_drifted)
+    # explanations are keyed by signal_id, so they reach the detectors across partitions in no fixed order:
+    # which drift detector crosses first can vary from run to run, but it must be a drift detector
     for _, a in alerts:
-        assert a["kind"] == "segment_drift" and a["symbol"] in ("EURUSD", "*")
+        assert a["kind"] in DRIFT_KINDS and a["symbol"] in ("EURUSD", "*")
         assert a["started_at"] >= rows[CUT - 400].ts and a["value"] > a["threshold"]
         assert any(v["signal_id"] in a["evidence"] and v["ts"] >= rows[CUT].ts for _, v in drifted)
