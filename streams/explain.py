@@ -32,17 +32,18 @@ See docs/explanations.md for the full account.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from math import factorial
 from typing import NamedTuple
 
 import numpy as np
 import torch
-from scipy.stats import spearmanr
 
+from models.lstm import AttentionLSTM
 from streams import quality as q
 
 STAGE_ID = "explain"
-METHOD = "tickscope.baseline-shapley/v2"
+METHOD = "tickscope.baseline-shapley/v3"
 
 
 @dataclass(frozen=True)
@@ -94,75 +95,81 @@ def segment_bounds(t: int, g: int) -> list[tuple[int, int]]:
     return [(int(edges[i]), int(edges[i + 1])) for i in range(g)]
 
 
+@lru_cache(maxsize=None)
 def all_coalitions(n: int) -> np.ndarray:
-    """[2^n, n] bool: row m has player i on when bit i of m is set."""
+    """[2^n, n] bool: row m has player i on when bit i of m is set (read-only, cached)."""
     m = np.arange(2**n)[:, None]
-    return ((m >> np.arange(n)) & 1).astype(bool)
+    out = ((m >> np.arange(n)) & 1).astype(bool)
+    out.flags.writeable = False
+    return out
 
 
-def shapley_from_values(values: np.ndarray, n: int) -> np.ndarray:
-    """Exact Shapley values from v over all 2^n coalitions (row order of all_coalitions)."""
+@lru_cache(maxsize=None)
+def _shapley_pairs(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each player i: the coalitions S without i, S + i, and the weight |S|!(n-|S|-1)!/n! (each [n, 2^(n-1)])."""
     masks = all_coalitions(n)
     sizes = masks.sum(axis=1)
     weights = np.array([factorial(s) * factorial(n - s - 1) / factorial(n) for s in range(n)])
-    phi = np.zeros(n)
-    for i in range(n):
-        without = np.flatnonzero(~masks[:, i])
-        phi[i] = np.sum(weights[sizes[without]] * (values[without | (1 << i)] - values[without]))
-    return phi
+    without = np.stack([np.flatnonzero(~masks[:, i]) for i in range(n)])
+    with_i = without | (1 << np.arange(n))[:, None]
+    out = (without, with_i, weights[sizes[without]])
+    for a in out:
+        a.flags.writeable = False
+    return out
 
 
-def _feature_inputs(x: np.ndarray, b: np.ndarray) -> np.ndarray:
-    masks = all_coalitions(x.shape[1])  # [2^F, F]
-    return np.where(masks[:, None, :], x[None], b[None])
+def shapley_from_values(values: np.ndarray, n: int) -> np.ndarray:
+    """Exact Shapley values from v over all 2^n coalitions (row order of all_coalitions).
+
+    ``values`` may be [2^n] or [..., 2^n] (several games at once). Marginal
+    contributions are formed first, so a player who changes nothing gets exactly 0."""
+    without, with_i, weights = _shapley_pairs(n)
+    v = np.asarray(values, dtype=np.float64)
+    return np.sum((v[..., with_i] - v[..., without]) * weights, axis=-1)
 
 
-def _event_inputs(x: np.ndarray, b: np.ndarray, segments: list[tuple[int, int]]) -> np.ndarray:
-    masks = all_coalitions(len(segments))  # [2^G, G]
-    step_owner = np.concatenate([np.full(stop - start, g) for g, (start, stop) in enumerate(segments)])
-    step_masks = masks[:, step_owner]  # [2^G, T]
-    return np.where(step_masks[:, :, None], x[None], b[None])
+@lru_cache(maxsize=None)
+def _step_owner(t: int, g: int) -> np.ndarray:
+    return np.concatenate([np.full(stop - start, i) for i, (start, stop) in enumerate(segment_bounds(t, g))])
 
 
-def _cell_inputs(x: np.ndarray, b: np.ndarray, orders: np.ndarray) -> np.ndarray:
-    """For each order, the inputs after switching on its first 1..T*F-1 cells: [M * (T*F-1), T, F].
-
-    (The last step of every order, all cells on, is the window itself: it is
-    not evaluated again, its value is the feature game's all-on coalition.)
-    """
-    n = x.size
-    ranks = np.argsort(orders, axis=1)  # rank of each cell in each order
-    on = ranks[:, None, :] <= np.arange(n - 1)[None, :, None]  # [M, n-1 steps, n cells]
-    flat = np.where(on, x.reshape(-1)[None, None], b.reshape(-1)[None, None])
-    return flat.reshape(-1, *x.shape)
+def _fill(out: np.ndarray, source: np.ndarray, on: np.ndarray) -> None:
+    """out[r] := source where on[r] (broadcast), else left as is (the baseline)."""
+    np.copyto(out, source, where=on)
 
 
-def _forward(net, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    score, attention = net(torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32)))
-    return score.double().numpy(), attention.double().numpy()
+class _Layout(NamedTuple):
+    """Row offsets of one explanation's forward pass (shapes depend on the config and T, F only)."""
+
+    features: int  # 2^F rows from 0: feature coalitions, row 0 = baseline, last = window
+    events: slice  # 2^G - 2 event coalitions (without all-off / all-on)
+    cells: slice  # M (TF - 1) permutation steps
+    stability: slice  # P (2^F - 1) perturbed feature games without their all-off row
+    deletion: slice  # len(k) x draws random deletion sets
+    rows: int
 
 
-def _evaluate(net: torch.nn.Module, inputs: np.ndarray, threads: int) -> tuple[np.ndarray, np.ndarray]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with torch.inference_mode():
-            return _forward(net, inputs)
-    finally:
-        torch.set_num_threads(previous)
+def _layout(t: int, f: int, config: ExplainConfig) -> _Layout:
+    n_feat, n_event = 2**f, 2**config.segments - 2
+    n_cell = config.cell_permutations * (t * f - 1)
+    n_stab = config.stability_perturbations * (n_feat - 1)
+    n_del = len(config.deletion_k) * config.deletion_draws
+    at = np.cumsum([n_feat, n_event, n_cell, n_stab, n_del])
+    return _Layout(n_feat, slice(at[0], at[1]), slice(at[1], at[2]), slice(at[2], at[3]), slice(at[3], at[4]),
+                   int(at[4]))
 
 
 def _permutations(n_cells: int, count: int, rng: np.random.Generator) -> np.ndarray:
     """``count`` orders of the cells: random ones each followed by its reverse (antithetic)."""
     halves = [rng.permutation(n_cells) for _ in range((count + 1) // 2)]
     orders = [o for p in halves for o in (p, p[::-1])]
-    return np.stack(orders[:count])
+    return np.stack(orders[:count]) if orders else np.zeros((0, n_cells), dtype=np.int64)
 
 
 def _cells_from_values(values: np.ndarray, orders: np.ndarray, base: float, shape: tuple) -> np.ndarray:
     m, n = orders.shape
     v = values.reshape(m, n)
-    marginal = np.diff(np.concatenate([np.full((m, 1), base), v], axis=1), axis=1)  # [M, n]
+    marginal = np.diff(v, axis=1, prepend=base)  # [M, n]
     cells = np.zeros((m, n))
     np.put_along_axis(cells, orders, marginal, axis=1)
     return cells.mean(axis=0).reshape(shape)
@@ -174,56 +181,109 @@ class _Job(NamedTuple):
     seed: int
     orders: np.ndarray
     deltas: np.ndarray  # [P, T, F] perturbations as applied in float32
+    random_sets: list  # per k: ``deletion_draws`` random cell sets
+    layout: _Layout
 
 
 def _prepare(window, baseline, seed: int, config: ExplainConfig) -> tuple[_Job, np.ndarray]:
-    """The job and its model inputs: feature coalitions [2^F], event coalitions without the
-    all-off/all-on rows [2^G - 2], cell steps [M (TF - 1)], perturbed feature games without
-    their all-off row [P (2^F - 1)]. The shapes depend on the config only."""
+    """The job and its model inputs [rows, T, F] float32, laid out as ``_layout`` says.
+    Every row starts as the baseline; the cells a coalition switches on are copied from the window."""
     x = np.ascontiguousarray(window, dtype=np.float32)
     b = np.ascontiguousarray(baseline, dtype=np.float32)
     t, f = x.shape
+    lay = _layout(t, f, config)
     orders = _permutations(t * f, config.cell_permutations, np.random.default_rng(seed))
     raw = q.stability_perturbations(x.shape, config.stability_perturbations, config.stability_eps, seed)
     perturbed = (x[None] + raw).astype(np.float32)
-    parts = [_feature_inputs(x, b), _event_inputs(x, b, segment_bounds(t, config.segments))[1:-1],
-             _cell_inputs(x, b, orders)]
-    parts += [_feature_inputs(xp, b)[1:] for xp in perturbed]
+    random_sets = q.random_cells(t * f, config.deletion_k, config.deletion_draws, seed)
+    inputs = np.empty((lay.rows, t, f), dtype=np.float32)
+    inputs[:] = b
+    feature_on = all_coalitions(f)[:, None, :]
+    _fill(inputs[: lay.features], x, feature_on)
+    _fill(inputs[lay.events], x, all_coalitions(config.segments)[1:-1, _step_owner(t, config.segments), None])
+    if len(orders):
+        ranks = np.argsort(orders, axis=1)  # rank of each cell in each order
+        on = ranks[:, None, :] <= np.arange(t * f - 1)[None, :, None]  # [M, n-1 steps, n cells]
+        _fill(inputs[lay.cells], x, on.reshape(-1, t, f))
+    stab = inputs[lay.stability].reshape(len(perturbed), lay.features - 1, t, f)
+    for p, xp in enumerate(perturbed):
+        _fill(stab[p], xp, feature_on[1:])
+    flat_del = inputs[lay.deletion].reshape(-1, t * f)
+    flat_del[:] = x.reshape(-1)
+    for r, cells in enumerate(s for sets in random_sets for s in sets):
+        flat_del[r, cells] = b.reshape(-1)[cells]
     deltas = perturbed.astype(np.float64) - x[None].astype(np.float64)
-    return _Job(x, b, seed, orders, deltas), np.concatenate(parts)
+    return _Job(x, b, seed, orders, deltas, random_sets, lay), inputs
+
+
+def _evaluate(net: torch.nn.Module, inputs: np.ndarray, threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """(scores [R], attention [R, T]) in float64, from ``scores_and_attention``."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.inference_mode():
+            score, attention = scores_and_attention(net, torch.from_numpy(np.ascontiguousarray(inputs, np.float32)))
+            return score.double().numpy(), attention.double().numpy()
+    finally:
+        torch.set_num_threads(previous)
+
+
+def scores_and_attention(net, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``AttentionLSTM.forward`` with its head written as flat matrix products (addmm, in-place tanh,
+    mv, bmm): the same operations in the same order, so the same floats (tested bit for bit against
+    ``net(x)``), ~5% faster per explanation because it skips the 3-D Linear and einsum dispatch.
+    Any other model (test doubles, wrappers) is simply called."""
+    if not isinstance(net, AttentionLSTM):
+        return net(x)
+    states, _ = net.lstm(x)
+    b, t, h = states.shape
+    z = torch.addmm(net.att_proj.bias, states.reshape(b * t, h), net.att_proj.weight.t())
+    logits = torch.mv(torch.tanh_(z), net.att_score.weight[0]).view(b, t)
+    attention = torch.softmax(logits, dim=1)
+    context = torch.bmm(attention.unsqueeze(1), states).squeeze(1)
+    score = torch.addmm(net.head.bias, torch.cat([context, states[:, -1]], dim=-1), net.head.weight.t())
+    return score.squeeze(-1), attention
+
+
+def _deletion(net, job: _Job, cells: np.ndarray, base: float, full: float, values: np.ndarray,
+              config: ExplainConfig) -> dict:
+    """Deletion faithfulness: the random sets were scored in the main pass; the top-k sets (which depend
+    on the cell values) in one small second pass."""
+    if not config.deletion_k:
+        return {}
+    sign = q.direction(base, full)
+    tops = [q.top_cells(cells, k, sign) for k in config.deletion_k]
+    top_scores, _ = _evaluate(net, q.deletion_inputs(job.x, job.b, tops), config.threads)
+    rand = values[job.layout.deletion].reshape(len(config.deletion_k), config.deletion_draws)
+    deleted = np.concatenate([top_scores[:, None], rand], axis=1).reshape(-1)
+    return q.deletion_metrics(full, base, deleted, config.deletion_k, config.deletion_draws)
 
 
 def _finish(net, job: _Job, values: np.ndarray, attention: np.ndarray, config: ExplainConfig) -> Explanation:
-    x, b = job.x, job.b
+    x, lay = job.x, job.layout
     t, f = x.shape
-    m, n = job.orders.shape
-    n_feat, n_event = 2**f, 2**config.segments - 2
-    feature_values = values[:n_feat]
+    feature_values = values[: lay.features]
     base, full = float(feature_values[0]), float(feature_values[-1])
-    event_values = np.concatenate([[base], values[n_feat : n_feat + n_event], [full]])
-    at = n_feat + n_event
-    cell_values = np.concatenate([values[at : at + m * (n - 1)].reshape(m, n - 1), np.full((m, 1), full)], axis=1)
-    at += m * (n - 1)
-    stab = values[at:].reshape(config.stability_perturbations, n_feat - 1)
+    event_values = np.concatenate([[base], values[lay.events], [full]])
+    m = len(job.orders)
+    cell_values = np.concatenate([values[lay.cells].reshape(m, t * f - 1), np.full((m, 1), full)], axis=1)
+    stab = values[lay.stability].reshape(config.stability_perturbations, lay.features - 1)
     stab_values = np.concatenate([np.full((len(stab), 1), base), stab], axis=1)
     cells = _cells_from_values(cell_values, job.orders, base, x.shape)
     features = shapley_from_values(feature_values, f)
     events = shapley_from_values(event_values, config.segments)
-    window_attention = attention[n_feat - 1]  # the all-on coalition is the window itself
+    window_attention = attention[lay.features - 1]  # the all-on coalition is the window itself
     quality = {
         "additivity": {
             "cells": abs(base + float(cells.sum()) - full),
             "events": abs(base + float(events.sum()) - full),
             "features": abs(base + float(features.sum()) - full),
         },
-        "stability": q.stability(features, [shapley_from_values(v, f) for v in stab_values], job.deltas),
+        "stability": q.stability(features, shapley_from_values(stab_values, f), job.deltas),
         "stability_eps": config.stability_eps,
         "stability_perturbations": config.stability_perturbations,
     }
-    if config.deletion_k:
-        sets = q.deletion_sets(cells, base, full, config.deletion_k, config.deletion_draws, job.seed)
-        deleted, _ = _evaluate(net, q.deletion_inputs(x, b, sets), config.threads)
-        quality.update(q.deletion_metrics(full, base, deleted, config.deletion_k, config.deletion_draws))
+    quality.update(_deletion(net, job, cells, base, full, values, config))
     return Explanation(
         cells=cells,
         events=events,
@@ -242,8 +302,8 @@ def explain(net: torch.nn.Module, window: np.ndarray, baseline: np.ndarray, seed
     """Explain one [T][F] window against the baseline, with randomness seeded by ``seed``.
 
     All coalition values come from one forward pass whose shape depends on
-    the config only (the deletion test adds a second, small one: its inputs
-    depend on the cell attributions), so a replay is bit-identical.
+    the config only (the deletion test adds a second, small one: its top-k
+    inputs depend on the cell attributions), so a replay is bit-identical.
     """
     job, inputs = _prepare(window, baseline, seed, config)
     values, attention = _evaluate(net, inputs, config.threads)
@@ -255,7 +315,7 @@ def explain_batch(net: torch.nn.Module, windows, baseline: np.ndarray, seeds,
     """Explain several windows; each result is bit-identical to ``explain`` on that window alone.
 
     The canonical unit of computation is one signal: its coalition rows form
-    one fixed-shape forward chunk (~1,000 rows), the size at which a CPU LSTM
+    one fixed-shape forward chunk (~500-1,000 rows), the size at which a CPU LSTM
     forward is cheapest per row. Larger concatenated batches are *slower* per
     row on CPU (measured: docs/explanations.md) and would make float results
     depend on batch composition, so batching here amortises nothing but the
@@ -264,12 +324,25 @@ def explain_batch(net: torch.nn.Module, windows, baseline: np.ndarray, seeds,
     return [explain(net, w, baseline, int(s), config) for w, s in zip(windows, seeds)]
 
 
+def _average_ranks(a: np.ndarray) -> np.ndarray:
+    """1-based ranks, ties sharing their mean rank (as scipy.stats.rankdata's default)."""
+    order = np.argsort(a, kind="mergesort")
+    s = a[order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    ends = np.r_[starts[1:], len(a)]
+    ranks = np.empty(len(a))
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
+    return ranks
+
+
 def attention_agreement(attention: np.ndarray, cells: np.ndarray) -> float | None:
     """Spearman rank correlation of attention[t] with |sum_f SHAP[t, f]|; None if undefined."""
     per_step = np.abs(cells.sum(axis=1))
     if np.ptp(attention) == 0 or np.ptp(per_step) == 0:
         return None
-    return float(spearmanr(attention, per_step).statistic)
+    ra, rs = _average_ranks(np.asarray(attention, dtype=np.float64)), _average_ranks(per_step)
+    da, ds = ra - ra.mean(), rs - rs.mean()
+    return float(np.dot(da, ds) / np.sqrt(np.dot(da, da) * np.dot(ds, ds)))
 
 
 def additivity_error(base_value: float, cells: np.ndarray, score: float) -> float:

@@ -148,14 +148,42 @@ def test_baseline_for_returns_the_hashed_reference_of_the_model_version(model):
     assert baseline_sha256(b) == baseline_sha256(model.baseline.numpy())
 
 
+def test_fast_head_is_bit_identical_to_the_model_forward(model, windows):
+    """The explainer's own forward (streams.explain.scores_and_attention) must give the model's floats."""
+    from streams.explain import scores_and_attention
+
+    x = torch.from_numpy(np.stack(windows).astype(np.float32))
+    x = torch.cat([x, x + 0.01, x * 0.5])
+    with torch.inference_mode():
+        ref, fast = model.net(x), scores_and_attention(model.net, x)
+    assert torch.equal(ref[0], fast[0]) and torch.equal(ref[1], fast[1])
+
+
+def test_random_deletion_rows_in_the_main_pass_score_like_a_separate_forward(model, windows):
+    """The random deletion sets ride in the main forward pass; their scores equal the model on those inputs."""
+    from streams import quality as q
+    from streams.explain import _evaluate, _prepare
+
+    b = model.baseline.numpy()
+    config = ExplainConfig()
+    job, inputs = _prepare(windows[1], b, 9, config)
+    sets = [s for per_k in q.random_cells(windows[1].size, config.deletion_k, config.deletion_draws, 9) for s in per_k]
+    assert np.array_equal(inputs[job.layout.deletion], q.deletion_inputs(job.x, job.b, sets))
+    values, _ = _evaluate(model.net, inputs, 1)
+    with torch.inference_mode():
+        alone = model.net(torch.from_numpy(q.deletion_inputs(job.x, job.b, sets)))[0].double().numpy()
+    assert np.allclose(values[job.layout.deletion], alone, rtol=0, atol=1e-6)
+
+
 def test_bench_explain_json_shape_with_tiny_sizes():
     from streams.explain_bench import bench_explain, public
 
     r = public(bench_explain(n_windows=2, n_single=2, kernel_nsamples=10, gradient_nsamples=2, ig_steps=2,
                              baseline_windows=1))
-    assert set(r) == {"ours", "baselines", "reference"}
-    assert set(r["ours"]) == {"p50_ms", "p99_ms", "batched_ms", "error"}
-    assert r["ours"]["error"] < 1e-4  # event and feature levels are exact
+    assert set(r) == {"ours", "ours_levels_only", "baselines", "reference"}
+    for ours in ("ours", "ours_levels_only"):
+        assert set(r[ours]) == {"p50_ms", "p99_ms", "batched_ms", "error"}
+        assert r[ours]["error"] < 1e-4  # event and feature levels are exact
     assert isinstance(r["reference"], str) and r["baselines"]
     for name, m in r["baselines"].items():
         assert set(m) == {"p50_ms", "error"}, name
