@@ -6,9 +6,13 @@ Method (printed with the figures):
    NASDAQ closes, cycled over S symbols, in per-symbol time order) and time
    how fast the worker drains it, from its metrics: ticks/s = backlog / (time
    when every tick is read and every signal explained - time of the first tick read).
-3. Latency: feed the same symbols at half that rate for ``--latency-s``
-   seconds with ts = wall-clock send time, and read the archive topic with an
-   independent consumer: latency = arrival on ``explanations`` - tick ts.
+3. Latency: feed the same symbols at half that rate for 40 seconds with
+   ts = wall-clock send time, and read the archive topic with an independent
+   consumer (10 ms fetch wait): latency = the archive record's Kafka timestamp
+   (set by the worker's producer when it publishes) - tick ts, i.e. tick to
+   archive publish, one machine, one clock; also reported: arrival at that
+   consumer - tick ts, and the legs tick -> scored -> explained -> published
+   from the record's ``scored_at`` / ``produced_at``.
 4. Memory: the worker's peak RSS (VmHWM), summed over its processes.
    Each case runs two layouts: all agents in one process, and ``detect`` in one
    process with ``explain`` + ``alert`` in another (TICKSCOPE_WORKER_AGENTS).
@@ -97,19 +101,23 @@ def _drain_rate(ports: list[int], backlog: int, timeout_s: float) -> float:
     return (last[1] - first[1]) / max(1e-9, last[0] - first[0])
 
 
-def _latency(bootstrap: str, series, per_symbol: int, rate: float, seconds: float) -> list[float]:
-    """Feed at ``rate`` ticks/s with wall-clock ts; return tick-to-archive latencies in ms."""
+def _latency(bootstrap: str, series, per_symbol: int, rate: float, seconds: float) -> tuple[list[float], list[float]]:
+    """Feed at ``rate`` ticks/s with wall-clock ts; return tick-to-archive latencies in ms: (to the archive
+    record's publish time = its Kafka timestamp, set by the worker's producer at send; to its arrival at an
+    independent consumer polling with a 10 ms fetch wait)."""
     import threading
 
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
     from streams.feed import Pacer
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10)
     tps = [TopicPartition("explanations", p) for p in consumer.partitions_for_topic("explanations") or [0]]
     consumer.assign(tps)
     consumer.seek_to_end(*tps)
+    published: list[float] = []
     latencies: list[float] = []
+    stages: list[tuple] = []  # (tick ts -> scored, scored -> explained, explained -> published), ms
     stop = threading.Event()
     started_ms = time.time() * 1000  # signals of the backlog (historical ts) are not counted
 
@@ -117,8 +125,14 @@ def _latency(bootstrap: str, series, per_symbol: int, rate: float, seconds: floa
         while not stop.is_set():
             for batch in consumer.poll(timeout_ms=100).values():
                 arrived = time.time() * 1000
-                ts = [json.loads(r.value)["ts"] for r in batch]
-                latencies.extend(arrived - t for t in ts if t >= started_ms)
+                for r in batch:
+                    rec = json.loads(r.value)
+                    ts = rec["ts"]
+                    if ts >= started_ms:
+                        published.append(r.timestamp - ts)
+                        latencies.append(arrived - ts)
+                        stages.append((rec["scored_at"] - ts, rec["produced_at"] - rec["scored_at"],
+                                       r.timestamp - rec["produced_at"]))
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
@@ -135,7 +149,7 @@ def _latency(bootstrap: str, series, per_symbol: int, rate: float, seconds: floa
     stop.set()
     reader.join()
     consumer.close()
-    return latencies
+    return published, latencies, stages
 
 
 def noop_rate(symbols: int, per_symbol: int) -> float:
@@ -157,6 +171,8 @@ def noop_rate(symbols: int, per_symbol: int) -> float:
     return rate
 
 
+LATENCY_S = 40.0  # length of the half-rate phase; p99 rests on its few hundred signals
+
 # how the worker's agents are spread over processes: one process, or detect | explain+alert (one core each)
 LAYOUTS = {"one process": ["detect,explain,alert"], "two processes": ["detect", "explain,alert"]}
 
@@ -177,16 +193,28 @@ def run_case(symbols: int, per_symbol: int, latency_s: float, layout: str) -> di
         series = _symbol_series(symbols, per_symbol)
         backlog = _preload(listen, series, per_symbol)
         rate = _drain_rate(ports, backlog, timeout_s=900)
-        lat = _latency(listen, series, per_symbol, rate / 2, latency_s)
+        pub, lat, stages = _latency(listen, series, per_symbol, rate / 2, latency_s)
         rss = sum(_peak_rss_mb(w.pid) for w in workers)
     finally:
         for w in workers:
             stop_process(w, 15)
         stop_process(broker)
     return {"symbols": symbols, "layout": layout, "ticks_per_s": round(rate, 1), "backlog": backlog,
-            "p50_ms": round(float(np.percentile(lat, 50)), 1) if lat else None,
-            "p99_ms": round(float(np.percentile(lat, 99)), 1) if lat else None,
-            "latency_samples": len(lat), "rss_mb": round(rss, 1)}
+            "p50_ms": round(float(np.percentile(pub, 50)), 1) if pub else None,
+            "p99_ms": round(float(np.percentile(pub, 99)), 1) if pub else None,
+            "arrival_p50_ms": round(float(np.percentile(lat, 50)), 1) if lat else None,
+            "arrival_p99_ms": round(float(np.percentile(lat, 99)), 1) if lat else None,
+            "latency_samples": len(lat), "rss_mb": round(rss, 1), "stages_p50_p99_ms": _stage_percentiles(stages)}
+
+
+def _stage_percentiles(stages: list[tuple]) -> dict:
+    """Where tick-to-archive latency goes: p50/p99 of each leg (wall-clock ms, one machine)."""
+    if not stages:
+        return {}
+    legs = np.asarray(stages, dtype=np.float64)
+    names = ("tick_to_scored", "scored_to_explained", "explained_to_published")
+    return {n: [round(float(np.percentile(legs[:, i], 50)), 1), round(float(np.percentile(legs[:, i], 99)), 1)]
+            for i, n in enumerate(names)}
 
 
 def run_cli(args) -> int:
@@ -197,7 +225,7 @@ def run_cli(args) -> int:
     for symbols, per_symbol in cases:
         ceiling = noop_rate(symbols, per_symbol)
         for layout in LAYOUTS:
-            r = run_case(symbols, per_symbol, 20.0, layout)
+            r = run_case(symbols, per_symbol, LATENCY_S, layout)
             r.update(noop_faust_ticks_per_s=round(ceiling, 1), ratio_to_noop=round(r["ticks_per_s"] / ceiling, 3))
             results.append(r)
             if not args.json:
@@ -212,5 +240,6 @@ def run_cli(args) -> int:
 def _print(r: dict) -> None:
     print(f"{r['symbols']:>5} symbols, {r['layout']:<13}: {r['ticks_per_s']:>6.0f} ticks/s sustained "
           f"(backlog {r['backlog']}; do-nothing Faust agent {r['noop_faust_ticks_per_s']:.0f}, "
-          f"ratio {r['ratio_to_noop']:.2f}); tick->archive at half rate p50 {r['p50_ms']} ms, "
-          f"p99 {r['p99_ms']} ms ({r['latency_samples']} signals); peak RSS {r['rss_mb']} MB", flush=True)
+          f"ratio {r['ratio_to_noop']:.2f}); tick->archive publish at half rate p50 {r['p50_ms']} ms, "
+          f"p99 {r['p99_ms']} ms ({r['latency_samples']} signals; arrival at a consumer p50 {r['arrival_p50_ms']}, "
+          f"p99 {r['arrival_p99_ms']}; legs p50/p99 {r['stages_p50_p99_ms']}); peak RSS {r['rss_mb']} MB", flush=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 
@@ -48,5 +49,10 @@ def run(args) -> int:
     from faust import Worker
 
     app = create_app(settings, model)
+    # Everything loaded so far (torch, faust, the model) lives as long as the process: move it out of the
+    # collector's generations so a full collection does not walk it (measured: full collections of 110-120 ms
+    # without this, 6-7 ms with it, in the bench pipeline's worker processes).
+    gc.collect()
+    gc.freeze()
     Worker(app, loglevel=args.loglevel).execute_from_commandline()
     return 0
