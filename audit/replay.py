@@ -30,8 +30,8 @@ from typing import Callable, Iterable
 import numpy as np
 
 from streams.archive import baseline_sha256, explain_signal  # noqa: F401 (explain_signal re-exported)
-from streams.explain import METHOD, ExplainConfig, explain
-from streams.records import ARCHIVE_SCHEMA_VERSION, ArchiveRecord, Signal, canonical_json, seed_for, signal_id_for
+from streams.explain import METHOD, ExplainConfig
+from streams.records import ARCHIVE_SCHEMA_VERSION, ArchiveRecord, Signal, canonical_json, signal_id_for
 
 WALL_CLOCK_FIELDS = ("produced_at", "scored_at")
 

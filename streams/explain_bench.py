@@ -22,6 +22,8 @@ import warnings
 
 import numpy as np
 
+from streams.explain_reference import _error, _group, _score_fn, cell_level_error, levels_only, reference_shapley
+
 WARMUP = 3
 BATCH_ROUNDS = 5  # batched figures: median over rounds of one batch over all windows
 METHOD = (
@@ -55,96 +57,6 @@ def real_windows(model, count: int, source: str = "eurusd") -> np.ndarray:
     pool = significant if len(significant) >= count else windows[np.argsort(-np.abs(scores))[: max(count, 1)]]
     pick = np.linspace(0, len(pool) - 1, min(count, len(pool))).round().astype(int)
     return pool[pick]
-
-
-def _score_fn(net):
-    import torch
-
-    def f(inputs: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return net(torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32)))[0].double().numpy()
-
-    return f
-
-
-def reference_shapley(net, x: np.ndarray, b: np.ndarray, g: int) -> dict:
-    """Exact feature- and segment-level baseline Shapley values via shap.ExactExplainer."""
-    import shap
-
-    t, f = x.shape
-    if t % g:
-        raise ValueError(f"reference needs T divisible by G (T={t}, G={g})")
-    score = _score_fn(net)
-    step_group = np.arange(t) // (t // g)
-
-    def feature_game(masks):
-        return score(np.where(masks[:, None, :] > 0.5, x[None], b[None]))
-
-    def event_game(masks):
-        return score(np.where((masks[:, step_group] > 0.5)[:, :, None], x[None], b[None]))
-
-    out = {}
-    for name, game, n in (("features", feature_game, f), ("events", event_game, g)):
-        expl = shap.ExactExplainer(game, shap.maskers.Independent(np.zeros((1, n))))(np.ones((1, n)))
-        out[name] = np.asarray(expl.values[0], dtype=np.float64)
-        out["base"] = float(np.asarray(expl.base_values).reshape(-1)[0])
-    out["score"] = float(score(x[None])[0])
-    return out
-
-
-def levels_only(net, x: np.ndarray, b: np.ndarray, seed: int, config):
-    """Just what the issue's speed target names: exact event- and feature-level values, with our
-    explainer's own building blocks (one forward pass over the 2^F + 2^G - 2 coalitions), and no cell
-    level, attention or quality numbers. Returns (events, features)."""
-    from dataclasses import replace
-
-    from streams.explain import _evaluate, _prepare, shapley_from_values
-
-    bare = replace(config, cell_permutations=0, deletion_k=(), stability_perturbations=0)
-    job, inputs = _prepare(x, b, seed, bare)
-    values, _ = _evaluate(net, inputs, bare.threads)
-    lay = job.layout
-    feature_values = values[: lay.features]
-    events = np.concatenate([[feature_values[0]], values[lay.events], [feature_values[-1]]])
-    return shapley_from_values(events, bare.segments), shapley_from_values(feature_values, x.shape[1])
-
-
-def cell_level_error(net, windows: np.ndarray, b: np.ndarray, seeds, config, reference_orders: int = 400) -> dict:
-    """How noisy the cell level (a sampled estimate) is: ours against an estimate from
-    ``reference_orders`` antithetic permutations (independent seed), per window as
-    sum |phi - phi_ref| / |f(x) - f(b)| over all cells, and over the T per-step sums."""
-    from streams.explain import _cells_from_values, _evaluate, _permutations, explain
-
-    t, f = b.shape
-    n = t * f
-    cells_l1, steps_l1 = [], []
-    for x, seed in zip(windows, seeds):
-        orders = _permutations(n, reference_orders, np.random.default_rng([seed, 99]))
-        ranks = np.argsort(orders, axis=1)
-        values, base = [], float(_evaluate(net, b[None], 1)[0][0])
-        for chunk in np.array_split(np.arange(len(orders)), max(1, len(orders) // 8)):
-            on = ranks[chunk][:, None, :] <= np.arange(n)[None, :, None]
-            values.append(_evaluate(net, np.where(on.reshape(-1, t, f), x[None], b[None]), 1)[0])
-        ref = _cells_from_values(np.concatenate(values), orders, base, (t, f))
-        ours = explain(net, x, b, int(seed), config).cells
-        scale = abs(float(ref.sum()))
-        cells_l1.append(float(np.abs(ours - ref).sum() / scale))
-        steps_l1.append(float(np.abs(ours.sum(axis=1) - ref.sum(axis=1)).sum() / scale))
-    return {"reference_orders": reference_orders, "windows": len(cells_l1),
-            "cells_l1_max": max(cells_l1), "cells_l1_median": float(np.median(cells_l1)),
-            "steps_l1_max": max(steps_l1), "steps_l1_median": float(np.median(steps_l1))}
-
-
-def _group(cells: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray]:
-    """Cell attributions [T, F] -> (events [G], features [F]) by summing over each group's cells."""
-    t, _ = cells.shape
-    return cells.reshape(g, t // g, -1).sum(axis=(1, 2)), cells.sum(axis=0)
-
-
-def _error(events: np.ndarray, features: np.ndarray, ref: dict) -> float:
-    scale = abs(ref["score"] - ref["base"])
-    err = max(np.max(np.abs(events - ref["events"])), np.max(np.abs(features - ref["features"])))
-    return float(err / scale) if scale > 0 else float("inf")
 
 
 class _ScoreModule:
@@ -254,7 +166,7 @@ def bench_explain(version: str | None = None, n_windows: int = 12, n_single: int
     # ours: single signal, cycling over windows; error from the same explanations
     for i in range(WARMUP):
         explain(net, windows[i % len(windows)], b, seeds[i % len(windows)], config)
-    single, errors, cell_sums = [], [], []
+    single, errors = [], []
     for i in range(n_single):
         j = i % len(windows)
         t0 = time.perf_counter()

@@ -108,3 +108,21 @@ def deletion_metrics(f_x: float, f_b: float, deleted_scores: np.ndarray, ks: tup
         "deletion_random": [float(v) for v in rand] if draws else None,
         "faithfulness": [float(v) for v in top - rand] if draws else None,
     }
+
+
+def _average_ranks(a: np.ndarray) -> np.ndarray:
+    """1-based ranks, ties sharing their mean rank (as scipy.stats.rankdata's default)."""
+    order = np.argsort(a, kind="mergesort")
+    s = a[order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    ends = np.r_[starts[1:], len(a)]
+    ranks = np.empty(len(a))
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
+    return ranks
+
+
+def spearman(a, b) -> float:
+    """Spearman rank correlation (Pearson on average ranks, as scipy.stats.spearmanr); inputs must not be constant."""
+    ra, rb = _average_ranks(np.asarray(a, dtype=np.float64)), _average_ranks(np.asarray(b, dtype=np.float64))
+    da, db = ra - ra.mean(), rb - rb.mean()
+    return float(np.dot(da, db) / np.sqrt(np.dot(da, da) * np.dot(db, db)))

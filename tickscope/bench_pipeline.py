@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
-import sys
 import tempfile
 import time
 import urllib.request
@@ -37,15 +35,20 @@ import numpy as np
 SOURCES = ("eurusd", "goog", "sp500", "nasdaq")
 
 
+LATENCY_ROWS = 1200  # rows per symbol kept for the half-rate phase (time-bound, not row-bound, at 100 symbols)
+
+
 def _symbol_series(symbols: int, per_symbol: int) -> list[tuple[str, list]]:
+    """Per symbol: ``per_symbol`` rows for the backlog, then up to LATENCY_ROWS for the half-rate phase."""
     from streams.sources import load_source
 
     data = {s: load_source(s) for s in SOURCES}
     out = []
     for i in range(symbols):
         rows = data[SOURCES[i % len(SOURCES)]]
-        start = (i * 37) % max(1, len(rows) - per_symbol * 2)
-        out.append((f"{SOURCES[i % len(SOURCES)].upper()}-{i:04d}", rows[start : start + per_symbol * 2]))
+        length = min(len(rows), per_symbol + LATENCY_ROWS)
+        start = (i * 37) % max(1, len(rows) - length + 1)
+        out.append((f"{SOURCES[i % len(SOURCES)].upper()}-{i:04d}", rows[start : start + length]))
     return out
 
 
@@ -138,7 +141,8 @@ def _latency(bootstrap: str, series, per_symbol: int, rate: float, seconds: floa
     reader.start()
     producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=1, acks=1)
     pacer, k, end = Pacer(rate), per_symbol, time.monotonic() + seconds
-    while time.monotonic() < end and k < 2 * per_symbol:
+    rows_left = min(len(rows) for _, rows in series)
+    while time.monotonic() < end and k < rows_left:
         for symbol, rows in series:
             body = {"symbol": symbol, "ts": time.time_ns() // 1_000_000, "price": rows[k].price}
             producer.send("ticks", key=symbol.encode(), value=json.dumps(body).encode())

@@ -149,8 +149,8 @@ def test_baseline_for_returns_the_hashed_reference_of_the_model_version(model):
 
 
 def test_fast_head_is_bit_identical_to_the_model_forward(model, windows):
-    """The explainer's own forward (streams.explain.scores_and_attention) must give the model's floats."""
-    from streams.explain import scores_and_attention
+    """The explainer's own forward (models.lstm.scores_and_attention) must give the model's floats."""
+    from models.lstm import scores_and_attention
 
     x = torch.from_numpy(np.stack(windows).astype(np.float32))
     x = torch.cat([x, x + 0.01, x * 0.5])

@@ -106,3 +106,14 @@ def test_archive_records_without_quality_still_parse():
     )
     rec = ArchiveRecord.from_json(json.dumps(old))
     assert rec.quality == {}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_spearman_matches_scipy_with_and_without_ties(seed):
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(size=32), rng.normal(size=32)
+    tied_a, tied_b = np.round(a, 0), np.round(b * 3, 0)  # many ties
+    for x, y in ((a, b), (tied_a, b), (tied_a, tied_b)):
+        assert q.spearman(x, y) == pytest.approx(spearmanr(x, y).statistic, abs=1e-12)
