@@ -14,6 +14,7 @@ by signal_id, which is deterministic.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -122,16 +123,18 @@ def _wire_explain(app: faust.App, settings: Settings, model, arrivals: OrderedDi
 
     @app.agent(signals, name="explain")
     async def explain_signals(stream):
-        # a micro-batch of the signals already waiting: explain each, send all records, then wait for the
-        # broker's acks once (not once per signal); noack_take: never ack a batch cancelled half-way
+        # a micro-batch of the signals already waiting: each record is sent as soon as it is explained, and the
+        # broker's acks are awaited once per batch; noack_take: never ack a batch cancelled half-way
         async for events in stream.noack_take(settings.explain_batch_size, within=settings.explain_batch_within_s):
-            results = [_explain_one(event, model, config, baseline, baseline_hash) for event in events]
-            delivered = []
-            for result in results:
+            results, delivered = [], []
+            for event in events:
+                result = _explain_one(event, model, config, baseline, baseline_hash)
                 if isinstance(result, DeadLetter):
                     delivered.append(await dlq.send(key=settings.topic_signals.encode(), value=result.to_json()))
                 else:
                     delivered.append(await explanations.send(key=result.signal_id.encode(), value=result.to_json()))
+                results.append(result)
+                await asyncio.sleep(0)  # let the producer put it on the wire before the next explanation
             for ack in delivered:
                 await ack  # on the broker before these signals' offsets can be committed
             for event in events:
