@@ -298,7 +298,8 @@ def render(r: dict) -> str:
     c = d["cell_level_error"]
     lines.append(f"cell level (an estimate) vs {c['reference_orders']} antithetic orders, {c['windows']} windows: "
                  f"sum|error| / |f(x)-f(b)| median {c['cells_l1_median']:.3f}, max {c['cells_l1_max']:.3f}; "
-                 f"per-step sums median {c['steps_l1_median']:.3f}, max {c['steps_l1_max']:.3f}")
+                 f"per-step sums median {c['steps_l1_median']:.3f}, max {c['steps_l1_max']:.3f}; "
+                 f"one order without its antithetic partner: median {c['one_order_cells_l1_median']:.3f}")
     for name, note in d["notes"].items():
         lines.append(f"note {name}: {note}")
     def verdict(ok: bool) -> str:
