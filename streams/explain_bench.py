@@ -145,11 +145,11 @@ def bench_explain(version: str | None = None, n_windows: int = 12, n_single: int
                   gradient_nsamples: int = 100, ig_steps: int = 50, baseline_windows: int | None = None,
                   config=None, cell_windows: int = 4) -> dict:
     """Side-by-side latency (ms) and error of ours vs the baselines; see the module doc."""
+    from dataclasses import replace
+
     import torch
 
     from models.registry import load
-    from dataclasses import replace
-
     from streams.explain import ExplainConfig, explain, explain_batch
     from streams.records import seed_for
 

@@ -104,10 +104,12 @@ def _drain_rate(ports: list[int], backlog: int, timeout_s: float) -> float:
     return (last[1] - first[1]) / max(1e-9, last[0] - first[0])
 
 
-def _latency(bootstrap: str, series, per_symbol: int, rate: float, seconds: float) -> tuple[list[float], list[float]]:
-    """Feed at ``rate`` ticks/s with wall-clock ts; return tick-to-archive latencies in ms: (to the archive
-    record's publish time = its Kafka timestamp, set by the worker's producer at send; to its arrival at an
-    independent consumer polling with a 10 ms fetch wait)."""
+def _latency(bootstrap: str, series, per_symbol: int, rate: float,
+             seconds: float) -> tuple[list[float], list[float], list[tuple]]:
+    """Feed at ``rate`` ticks/s with wall-clock ts; return, in ms: tick to the archive record's publish time
+    (its Kafka timestamp, set by the worker's producer at send); tick to its arrival at an independent
+    consumer polling with a 10 ms fetch wait; and per record the legs (tick -> scored, scored -> explained,
+    explained -> published)."""
     import threading
 
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
