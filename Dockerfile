@@ -41,7 +41,7 @@ WORKDIR /src
 # artifacts, pyproject.toml, README.md).
 COPY . /src
 RUN pip install . \
- && python -c "import torch, tickscope, streams, models; print('torch', torch.__version__)"
+ && python -c "import torch, tickscope.streams.worker, tickscope.models; print('torch', torch.__version__)"
 
 # -------------------------------------------------------------- runtime stage
 FROM ${PYTHON_IMAGE} AS runtime

@@ -20,6 +20,7 @@ up: install
 	$(VENV)/bin/tickscope up
 
 test: install
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -p no:cacheprovider -ra
 
 clean:

@@ -23,7 +23,7 @@ import signal
 import time
 from dataclasses import dataclass
 
-from audit.store import Incoming, Store
+from tickscope.audit.archive_store import Incoming, Store
 
 log = logging.getLogger("tickscope.archiver")
 
@@ -72,7 +72,7 @@ class Archiver:
     def run(self, ready_message: str | None = None, idle_exit_s: float | None = None) -> Counters:
         from kafka import KafkaConsumer, KafkaProducer
 
-        from streams.ingest import now_ms
+        from tickscope.contracts.times import now_ms
 
         self.consumer = KafkaConsumer(**self.kafka_config, enable_auto_commit=False, group_id=None,
                                       auto_offset_reset="earliest", fetch_max_wait_ms=200,

@@ -36,18 +36,6 @@ def _split(n: int) -> int:
     return 1 << ((n - 1).bit_length() - 1)
 
 
-def root_of(leaf_hashes: list[bytes]) -> bytes:
-    """MTH over already-hashed leaves (bottom-up; an unpaired last node is carried up, as in RFC 6962)."""
-    if not leaf_hashes:
-        return EMPTY_ROOT
-    level = list(leaf_hashes)
-    while len(level) > 1:
-        nxt = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            nxt.append(level[-1])
-        level = nxt
-    return level[0]
-
 
 class CompactRange:
     """Append-only frontier of a log: the roots of its perfect subtrees, largest first."""

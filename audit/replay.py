@@ -1,8 +1,8 @@
 """Re-create archived explanations and check them bit for bit.
 
-``explain_signal`` is the one place that turns a Signal into an ArchiveRecord
-the way the worker's explain stage does (seed from the signal id, the model's
-baseline, ``explain`` then ``archive_record``). ``recreate`` rebuilds the
+``tickscope.streams.explain.explain_signal`` is the one place that turns a
+Signal into an ArchiveRecord the way the worker's explain stage does (seed
+from the signal id, the model's baseline, ``explain`` then ``archive_record``). ``recreate`` rebuilds the
 Signal and the ExplainConfig from an archived record and calls it, so a change
 to the explainer or the record builder is followed by replay automatically.
 
@@ -13,7 +13,7 @@ of the re-created record, bit for bit. Fields the archived record does not have
 that the re-created record lacks is a difference.
 
 The score is checked separately, bit for bit too: the detector gates on and
-archives the window scored alone (``streams.score.score_one``), never a
+archives the window scored alone (``tickscope.streams.score.score_one``), never a
 micro-batch score, so recomputing it from the archived window gives the same
 float. The explanation is computed with one fixed batch shape per record, so
 it is bit-exact as well.
@@ -29,11 +29,11 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from streams.archive import baseline_sha256, explain_signal  # noqa: F401 (explain_signal re-exported)
-from streams.explain import METHOD, ExplainConfig
-from streams.records import ARCHIVE_SCHEMA_VERSION, ArchiveRecord, Signal, canonical_json, signal_id_for
-
-WALL_CLOCK_FIELDS = ("produced_at", "scored_at")
+from tickscope.contracts.canonical import canonical_json
+from tickscope.contracts.ids import signal_id_for
+from tickscope.contracts.records import ARCHIVE_SCHEMA_VERSION, WALL_CLOCK_FIELDS, ArchiveRecord, Signal
+from tickscope.explainer.baseline_shapley import METHOD, ExplainConfig, baseline_sha256
+from tickscope.streams.explain import explain_signal
 
 
 class ReplayError(Exception):
@@ -51,7 +51,7 @@ class ModelCache:
         if version in self.failed:
             raise self.failed[version]
         if version not in self.loaded:
-            from models.registry import ModelError, load
+            from tickscope.models.registry import ModelError, load
 
             try:
                 model = load(version)
@@ -110,7 +110,7 @@ def score_check(obj: dict, model) -> tuple[float, list[str]]:
     """Recompute the score from the archived window; (|delta|, problems)."""
     import torch
 
-    from streams.score import score_one
+    from tickscope.streams.score import score_one
 
     torch.set_num_threads(1)
     value = score_one(model.net, np.asarray(obj["window"], dtype=np.float32))
@@ -214,9 +214,10 @@ def replay_records(records: Iterable, total: int | None = None, progress: bool =
 
 def tick_messages(path: Path, symbol: str | None) -> list:
     """Messages for SignalDetector from a JSON-lines file of tick values or a CSV (with ``symbol``)."""
-    from streams.ingest import Source
-    from streams.signals import Message
-    from streams.sources import SourceError, read_csv
+    from tickscope.contracts.dead_letters import Source
+    from tickscope.marketdata.feed import tick_json
+    from tickscope.marketdata.sources import SourceError, read_csv
+    from tickscope.streams.detect import Message
 
     path = Path(path)
     if not path.exists():
@@ -229,8 +230,8 @@ def tick_messages(path: Path, symbol: str | None) -> list:
             rows = read_csv(path)
         except SourceError as exc:
             raise ReplayError(str(exc)) from exc
-        return [Message(symbol.encode(), json.dumps({"symbol": symbol, "ts": r.ts, "price": r.price, "size": r.size})
-                        .encode(), Source(source_name, 0, i)) for i, r in enumerate(rows, start=2)]
+        return [Message(symbol.encode(), tick_json(symbol, r), Source(source_name, 0, i))
+                for i, r in enumerate(rows, start=2)]  # offsets are CSV line numbers
     messages = []
     with path.open("rb") as fh:
         for i, line in enumerate(fh, start=1):
@@ -253,7 +254,6 @@ class TickReplay:
     dead_letters: list
     accepted: int
     model_version: str
-    archived_ids: set
     compared_ids: set  # archive signals in the same symbols, time span and model version
 
     @property
@@ -270,28 +270,19 @@ def replay_ticks(messages: list, model, cooldown: int, max_message_bytes: int, b
     """Run the detection path offline over ``messages`` and compare the fired ids with the archive."""
     import torch
 
-    from streams.ingest import now_ms
-    from streams.signals import SignalDetector
+    from tickscope.contracts.times import now_ms
+    from tickscope.streams.offline import detect
 
     torch.set_num_threads(1)
-    detector = SignalDetector(model, cooldown, max_message_bytes)
-    signals, letters, accepted, spans = [], [], 0, {}
-    for start in range(0, len(messages), batch_size):
-        outcome = detector.process(messages[start:start + batch_size], now_ms())
-        signals += outcome.signals
-        letters += outcome.dead_letters
-        accepted += outcome.accepted
-    for sym, hist in detector.histories.items():
-        spans[sym] = hist.last_ts
-    archived, compared = set(), set()
+    detected = detect(messages, model, cooldown, max_message_bytes, batch_size, now_ms())
+    compared = set()
     if store is not None:
         first_ts = _first_ts(messages)
-        for sym, last_ts in spans.items():
+        for sym, last_ts in detected.last_ts.items():
             for rec in store.records(symbol=sym, ts_from=first_ts.get(sym), ts_to=last_ts,
                                      model_version=model.version):
                 compared.add(rec.signal_id)
-        archived = compared
-    return TickReplay(signals, letters, accepted, model.version, archived, compared)
+    return TickReplay(detected.signals, detected.dead_letters, detected.accepted, model.version, compared)
 
 
 def _first_ts(messages: list) -> dict:

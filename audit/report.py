@@ -1,4 +1,4 @@
-"""Offline HTML report of archived signals, and CSV / Parquet export.
+"""The offline HTML report of archived signals (``tickscope replay --report`` and the dashboard's report route).
 
 The report is one self-contained file: inline SVG charts, inline CSS, no
 script and nothing fetched from a network. Per signal: the window's features
@@ -10,21 +10,19 @@ signed tree head that covers it.
 
 from __future__ import annotations
 
-import csv
 import html
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
-from audit.heads import HEAD_CONTEXT, Head
-from audit.merkle import verify_inclusion
+from plotly.colors import qualitative
+
+from tickscope.audit.heads import HEAD_CONTEXT, Head
+from tickscope.audit.merkle import verify_inclusion
+from tickscope.contracts.times import iso_utc, now_ms
 
 MAX_REPORT_RECORDS = 200
-_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
-
-
-def iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+_PALETTE = qualitative.D3  # one colour per feature, as in the dashboard
+iso = iso_utc
 
 
 def _e(x) -> str:
@@ -112,7 +110,7 @@ def lines_svg(window: list[list[float]], names: list[str], title: str) -> str:
 
 
 def _model_card(version: str) -> str | None:
-    from models.card import CARDS_DIR
+    from tickscope.models.card import CARDS_DIR
 
     path = Path(CARDS_DIR) / f"{version}.md"
     try:
@@ -192,7 +190,7 @@ code{font-size:12px}pre{white-space:pre-wrap;font-size:12px;background:#f6f6f6;p
 
 def write_report(path: Path, store, records: list, outcomes: dict, summary_line: str, title: str) -> int:
     """Write the report for ``records`` (StoredRecord, at most MAX_REPORT_RECORDS shown); returns how many."""
-    from audit.merkle import Tree
+    from tickscope.audit.merkle import Tree
 
     shown = records[:MAX_REPORT_RECORDS]
     heads = store.heads()
@@ -219,66 +217,7 @@ def write_report(path: Path, store, records: list, outcomes: dict, summary_line:
            f"{head_line}</p><p><b>Replay: {_e(summary_line)}</b></p>{more}"
            "<table class='kv'><tr><th>seq</th><th>signal</th><th>symbol</th><th>time (UTC)</th><th>dir</th>"
            f"<th>score</th><th>replay</th></tr>{''.join(rows)}</table>{''.join(sections)}"
-           f"<p>Generated {_e(iso(int(datetime.now(timezone.utc).timestamp() * 1000)))} by tickscope replay; "
+           f"<p>Generated {_e(iso(now_ms()))} by tickscope replay; "
            "self-contained, no external resources.</p></body></html>")
     Path(path).write_text(doc, encoding="utf-8")
     return len(shown)
-
-
-# ---- export ------------------------------------------------------------------------------------------------------
-
-SCALARS = ("seq", "signal_id", "symbol", "ts", "ts_utc", "price", "model_version", "score", "threshold", "direction",
-           "base_value", "additivity_error", "attention_shap_spearman", "scored_at", "produced_at", "schema_version",
-           "leaf_hash")
-
-
-def export_rows(records) -> list[dict]:
-    """One flat row per record: scalar fields as columns, arrays and objects kept as values."""
-    rows = []
-    for rec in records:
-        obj = rec.value()
-        row = {"seq": rec.seq, "ts_utc": iso(rec.ts), "leaf_hash": rec.leaf_hash.hex()}
-        for k, v in obj.items():
-            row[k] = v
-        rows.append(row)
-    return rows
-
-
-def _columns(rows: list[dict]) -> list[str]:
-    cols = [c for c in SCALARS if any(c in r for r in rows)]
-    for r in rows:
-        for k in r:
-            if k not in cols:
-                cols.append(k)
-    return cols
-
-
-def export(records, fmt: str, out: Path) -> int:
-    rows = export_rows(records)
-    cols = _columns(rows) if rows else list(SCALARS)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "csv":
-        with out.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(cols)
-            for r in rows:
-                w.writerow([json.dumps(r[c], sort_keys=True) if isinstance(r.get(c), (list, dict))
-                            else ("" if r.get(c) is None else r[c]) for c in cols])
-        return len(rows)
-    if fmt == "parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        data = {}
-        for c in cols:
-            vals = [r.get(c) for r in rows]
-            if any(isinstance(v, dict) for v in vals):  # objects (explainer, quality) whose keys vary: JSON text
-                vals = [None if v is None else json.dumps(v, sort_keys=True) for v in vals]
-            elif any(isinstance(v, float) for v in vals) and all(isinstance(v, (int, float)) or v is None
-                                                                 for v in vals):
-                vals = [None if v is None else float(v) for v in vals]
-            data[c] = vals
-        pq.write_table(pa.table(data), out)
-        return len(rows)
-    raise ValueError(f"unknown export format {fmt!r}: use csv or parquet")

@@ -30,10 +30,11 @@ import json
 import time
 from dataclasses import dataclass, field
 
-from audit.heads import Head, key_id, verify_head
-from audit.merkle import CompactRange, Tree, leaf_hash, verify_consistency, verify_inclusion
-from audit.store import Store
-from streams.records import signal_id_for
+from tickscope.audit.archive_store import Store
+from tickscope.audit.heads import Head, key_id, verify_head
+from tickscope.audit.merkle import CompactRange, Tree, leaf_hash, verify_consistency, verify_inclusion
+from tickscope.contracts.ids import signal_id_for
+from tickscope.contracts.times import iso_utc
 
 MAX_PROBLEMS = 50
 
@@ -248,7 +249,7 @@ def render(res: VerifyResult) -> str:
         lines.append(f"tickscope verify: OK {res.where}: {res.records} records, {res.heads} signed heads, "
                      f"{res.proofs_checked} proofs checked in {res.seconds:.2f} s")
         if h is not None:
-            lines.append(f"  latest head: size {h.tree_size} root {h.root.hex()} at {_iso(h.timestamp)} "
+            lines.append(f"  latest head: size {h.tree_size} root {h.root.hex()} at {iso_utc(h.timestamp)} "
                          f"key {h.key_id}")
         lines.append(f"  signatures checked with {res.key_source}")
     else:
@@ -262,9 +263,3 @@ def render(res: VerifyResult) -> str:
     for w in res.warnings[:10]:
         lines.append("  warning: " + w)
     return "\n".join(lines)
-
-
-def _iso(ms: int) -> str:
-    from datetime import datetime, timezone
-
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,7 +1,9 @@
-"""Live desk dashboard: a Dash app fed by a Kafka-reading background thread.
+"""Live desk dashboard: a Dash app fed by one Kafka-reading background thread.
 
-- ``store``: thread-safe in-memory store (price points per symbol, archive
-  records de-duplicated by signal id) and the Kafka consumer thread filling it.
-- ``figures``: pure figure builders (record dict in, plotly Figure out).
-- ``app``: layout, callbacks and the optional token gate.
+- ``live_store``: thread-safe in-memory store (price points per symbol, archive
+  records de-duplicated by signal id, alerts); ``topic_reader``: the Kafka thread filling it.
+- ``figures``, ``explain_figures``: pure figure builders (record dict in, plotly Figure out).
+- ``views``: one module per view (desk, signal, alerts, drift, archive) and the signal ``selection``.
+- ``archive_reader``: the archive browser's and report route's read-only access to the archive.
+- ``app``: layout, the poll gate, the token gate and the status route.
 """

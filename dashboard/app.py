@@ -1,6 +1,6 @@
 """The live desk dashboard: page shell, the poll gate, the token gate and the status route.
 
-Views live in ``dashboard.views`` (desk, signal, alerts, drift, archive; ``select``
+Views live in ``tickscope.dashboard.views`` (desk, signal, alerts, drift, archive; ``selection``
 owns which signal is explained). Element ids are stable (the e2e tests rely on
 them): ``view-tabs``, ``symbol-dropdown``, ``price-graph``, ``signals-table``,
 ``signal-count``, ``feed-status``, ``explanation-panel``, ``selected-signal-id``,
@@ -29,10 +29,18 @@ from collections import deque
 from pathlib import Path
 from urllib.parse import urlencode
 
-from dash import Dash, Input, Output, State, dcc, html, no_update  # noqa: F401 - no_update re-exported for tests
+from dash import Dash, Input, Output, State, dcc, html
 
-from dashboard.store import Store
-from dashboard.views import alerts, archive, desk, drift, select, signal
+from tickscope.dashboard.archive_reader import ArchiveReader
+from tickscope.dashboard.live_store import Store
+from tickscope.dashboard.views import (
+    alerts_view,
+    archive_view,
+    desk_view,
+    drift_view,
+    selection,
+    signal_view,
+)
 
 REFRESH_MS = 250
 POLL_TIMEOUT_MS = 10_000
@@ -150,10 +158,10 @@ def build_layout(title: str, archive_where: str, refresh_ms: int = REFRESH_MS) -
             ]),
         ]),
         tabs,
-        html.Div(id="view-desk", children=[desk.layout(), signal.layout()]),
-        html.Div(id="view-alerts", style={"display": "none"}, children=[alerts.layout()]),
-        html.Div(id="view-drift", style={"display": "none"}, children=[drift.layout()]),
-        html.Div(id="view-archive", style={"display": "none"}, children=[archive.layout(archive_where)]),
+        html.Div(id="view-desk", children=[desk_view.layout(), signal_view.layout()]),
+        html.Div(id="view-alerts", style={"display": "none"}, children=[alerts_view.layout()]),
+        html.Div(id="view-drift", style={"display": "none"}, children=[drift_view.layout()]),
+        html.Div(id="view-archive", style={"display": "none"}, children=[archive_view.layout(archive_where)]),
         dcc.Interval(id="refresh", interval=refresh_ms, n_intervals=0),
         dcc.Store(id="poll-req", data=None), dcc.Store(id="poll-ack", data=None),
         dcc.Store(id="selected-signal", data=None), dcc.Store(id="rendered-signal", data=None),
@@ -170,7 +178,6 @@ def create_app(store: Store, *, token: str | None = None, title: str = "tickscop
     """
     if render not in ("svg", "webgl"):
         raise ValueError(f"render must be svg or webgl, got {render!r}")
-    from dashboard.archive import ArchiveReader
 
     app = Dash(
         __name__, title=title, update_title=None, assets_folder=str(Path(__file__).parent / "assets"),
@@ -195,10 +202,10 @@ def create_app(store: Store, *, token: str | None = None, title: str = "tickscop
     app.clientside_callback(_SHOW_JS, Output("view-desk", "style"), Output("view-alerts", "style"),
                             Output("view-drift", "style"), Output("view-archive", "style"),
                             Input("view-tabs", "value"))
-    desk.register(app, store, timings, line_type="scattergl" if render == "webgl" else "scatter")
-    signal.register(app, store, timings, archive=reader, report_path=archive.REPORT_PATH)
-    select.register(app, store)
-    alerts.register(app, store, timings)
-    drift.register(app, store, timings)
-    archive.register(app, reader, timings)
+    desk_view.register(app, store, timings, line_type="scattergl" if render == "webgl" else "scatter")
+    signal_view.register(app, store, timings, archive=reader, report_path=archive_view.REPORT_PATH)
+    selection.register(app, store)
+    alerts_view.register(app, store, timings)
+    drift_view.register(app, store, timings)
+    archive_view.register(app, reader, timings)
     return app

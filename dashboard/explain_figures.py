@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from dashboard.figures import NEG_COLOR, POS_COLOR, TEMPLATE
+from tickscope.dashboard.figures import NEG_COLOR, POS_COLOR, TEMPLATE
 
-BASE_COLOR = "#7f8c8d"
 SCORE_COLOR = "#34495e"
 
 

@@ -9,11 +9,11 @@ for the |SHAP| bars, formatting).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
+
+from tickscope.contracts.times import iso_utc
 
 LONG_COLOR = "#1a9850"
 SHORT_COLOR = "#d73027"
@@ -37,7 +37,7 @@ def _template() -> dict:
 
 def utc_text(ts_ms: int) -> str:
     """Epoch milliseconds -> 'YYYY-MM-DD HH:MM:SS' in UTC."""
-    return datetime.fromtimestamp(ts_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return iso_utc(ts_ms, timespec="seconds").replace("T", " ").removesuffix("Z")
 
 
 def short_version(model_version: str, n: int = 12) -> str:

@@ -3,6 +3,6 @@
 ``models.load(version=None)`` returns the model for notebooks and the worker.
 """
 
-from models.registry import LoadedModel, ModelError, load
+from tickscope.models.registry import LoadedModel, ModelError, load
 
 __all__ = ["LoadedModel", "ModelError", "load"]

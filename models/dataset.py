@@ -1,9 +1,9 @@
 """Training samples from tick series: windows, targets and walk-forward splits.
 
 Why this module exists: training must see exactly what the streaming worker
-sees, so every window here is produced by ``streams.features.window_from_history``
+sees, so every window here is produced by ``tickscope.features.window.window_from_history``
 on the same last-HISTORY-ticks slice the worker's ring buffer would hold
-(sizes missing in the source become NaN, as ``streams.features.advance`` does).
+(sizes missing in the source become NaN, as ``tickscope.features.history.advance`` does).
 
 Sample k of a source is the window ending at tick ``end[k]`` (stride 1 by
 default) and its target ``forward_return_z(prices, horizon)[end[k]]``: the next
@@ -21,11 +21,11 @@ A source too short to fit a split after its gap leaves that split empty.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 import numpy as np
 
-from streams.features import FEATURE_NAMES, HISTORY, WINDOW_T, forward_return_z, window_from_history
+from tickscope.contracts.times import iso_utc
+from tickscope.features.window import FEATURE_NAMES, HISTORY, LOOKBACK, VOL_EPS, WINDOW_T, window_from_history
 
 HORIZON = 8  # ticks ahead the target looks
 TARGET_CLIP = 5.0  # |target| cap, in vol*sqrt(horizon) units
@@ -49,6 +49,19 @@ class Samples:
         return Samples(
             self.windows[start:stop], self.targets[start:stop], self.end_ts[start:stop], self.end_idx[start:stop]
         )
+
+
+def forward_return_z(prices: np.ndarray, horizon: int) -> np.ndarray:
+    """Training target for the window ending at each tick: the next ``horizon``
+    log return over (vol * sqrt(horizon)), NaN where the future is unknown."""
+    logp = np.log(np.asarray(prices, dtype=np.float64))
+    r = np.diff(logp)
+    n = len(prices)
+    out = np.full(n, np.nan)
+    for i in range(LOOKBACK, n - horizon):
+        vol = np.sqrt(np.mean(r[i - LOOKBACK : i] ** 2)) + VOL_EPS
+        out[i] = (logp[i + horizon] - logp[i]) / (vol * np.sqrt(horizon))
+    return out
 
 
 def tick_arrays(rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -101,7 +114,8 @@ def _first_after(end_idx: np.ndarray, cut: int, gap: int) -> int:
 
 
 def iso(ms: int) -> str:
-    return datetime.fromtimestamp(int(ms) / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Second-resolution UTC time of a window end, as recorded in the artifact metadata."""
+    return iso_utc(ms, timespec="seconds")
 
 
 def split_source(samples: Samples, horizon: int = HORIZON) -> tuple[dict[str, Samples], dict]:

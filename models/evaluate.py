@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from streams.features import FEATURE_NAMES
+from tickscope.features.window import FEATURE_NAMES
+from tickscope.stats import spearman
 
 N_BOOT = 1000
 BLOCK = 32  # samples per bootstrap block (4x the 8-tick target overlap)
@@ -43,22 +44,11 @@ def directional_accuracy(score: np.ndarray, target: np.ndarray) -> float:
     return float(np.mean(np.where(agree == 0, 0.5, agree > 0)))
 
 
-def _ranks(x: np.ndarray) -> np.ndarray:
-    """Average ranks (ties share their mean rank), as scipy.stats.rankdata."""
-    order = np.argsort(x, kind="mergesort")
-    xs = x[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(xs)) + 1]
-    ends = np.r_[starts[1:], len(x)]
-    ranks = np.empty(len(x))
-    ranks[order] = np.repeat((starts + ends - 1) / 2.0, ends - starts)
-    return ranks
-
-
 def information_coefficient(score: np.ndarray, target: np.ndarray) -> float:
     """Spearman correlation; NaN when either side is constant or too short."""
     if len(score) < 3 or np.ptp(score) == 0 or np.ptp(target) == 0:
         return float("nan")
-    return float(np.corrcoef(_ranks(score), _ranks(target))[0, 1])
+    return spearman(score, target)
 
 
 def hit_rate(score: np.ndarray, target: np.ndarray, threshold: float) -> tuple[float, int]:
@@ -187,16 +177,3 @@ def _up_shares(score: np.ndarray, threshold: float) -> dict:
         "all": float(np.mean(score > 0)) if len(score) else None,
         "significant": float(np.mean(sig > 0)) if len(sig) else None,
     }
-
-
-def clean_json(obj):
-    """Replace NaN/inf by None so the metrics are strict JSON."""
-    if isinstance(obj, dict):
-        return {k: clean_json(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [clean_json(v) for v in obj]
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    if isinstance(obj, (np.floating, np.integer)):
-        return clean_json(obj.item())
-    return obj

@@ -22,7 +22,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from models.lstm import AttentionLSTM
+from tickscope.models.lstm import AttentionLSTM
 
 ARTIFACT_SCHEMA_VERSION = 1
 PACKAGE_DIR = Path(__file__).resolve().parent / "artifacts"

@@ -27,10 +27,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from models.dataset import HORIZON, SPLITS, Samples, build_samples, concat, iso, split_source
-from models.evaluate import clean_json, evaluate_model
-from models.lstm import AttentionLSTM
-from streams.features import FEATURE_NAMES, HISTORY, WINDOW_T
+from tickscope.contracts.canonical import json_safe
+from tickscope.features.window import FEATURE_NAMES, HISTORY, WINDOW_T
+from tickscope.models.dataset import HORIZON, SPLITS, Samples, build_samples, concat, iso, split_source
+from tickscope.models.evaluate import evaluate_model
+from tickscope.models.lstm import AttentionLSTM
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class TrainResult:
 
 
 def load_rows(cfg: TrainConfig) -> dict[str, list]:
-    from streams.sources import load_source
+    from tickscope.marketdata.sources import load_source
 
     rows = {name: load_source(name) for name in cfg.sources}
     return {name: r[: cfg.limit_ticks] if cfg.limit_ticks else r for name, r in rows.items()}
@@ -167,13 +168,13 @@ def train_model(cfg: TrainConfig, rows_by_source: dict[str, list] | None = None,
         "metrics": metrics,
         "torch_version": torch.__version__.split("+")[0],
     }
-    return TrainResult(net, baseline, clean_json(meta), splits)
+    return TrainResult(net, baseline, json_safe(meta), splits)
 
 
 def save_result(result: TrainResult, out_dir: Path, cards_dir: Path | None, set_default: bool) -> str:
     """Save the artifact (and its model card); optionally make it the package default."""
-    from models import registry
-    from models.card import write_card
+    from tickscope.models import registry
+    from tickscope.models.card import write_card
 
     version = registry.save(result.net, result.baseline, result.meta, out_dir)
     if cards_dir is not None:

@@ -1,320 +1,101 @@
-"""Stage ``explain``: SHAP attributions of a signal's score at three levels, plus attention.
+"""Stage ``explain``: a Signal from ``signals`` -> the ArchiveRecord published on ``explanations``.
 
-All three levels explain the same quantity, ``f(window) - f(baseline)``,
-where f is the model's score and the baseline is the reference window shipped
-with the model version (the element-wise median of training windows; see
-``baseline_for``). They are Shapley values of three games with the same value
-function ``v(S) = f(x_S, b_rest)`` ("baseline Shapley", Sundararajan & Najmi,
-ICML 2020), differing only in who the players are, so each level sums to
-score - base:
-
-- feature level: players are the F features (whole columns); exact, by
-  enumerating all 2^F coalitions.
-- event level: players are G contiguous time segments (T/G steps each);
-  exact, by enumerating all 2^G coalitions.
-- cell level [T][F]: players are single cells; 2^(T*F) coalitions cannot be
-  enumerated, so the values are estimated by antithetic permutation sampling
-  (Castro et al. 2009; Mitchell et al. 2022), seeded from the signal id. Each
-  permutation's marginal contributions telescope to f(x) - f(b), so the
-  estimate is exactly additive whatever the sampling noise.
-
-Evaluation: every coalition input of one explanation (plus the stability
-rows, see ``streams.quality``) is evaluated in one batched forward pass with
-shapes fixed by the config alone, so a replay on the same model version and
-thread count is bit-identical. Rows shared between games (the all-off and
-all-on coalitions, the last step of every permutation) are evaluated once,
-so every game telescopes between the very same f(b) and f(x). The deletion
-test needs one small second pass (its inputs depend on the cell values).
-
-See docs/explanations.md for the full account.
+The record carries everything needed to re-create the explanation from the
+archive alone: the exact window, the model version (sha256 of the artifact,
+which also fixes the baseline), the explainer method, parameters and seed,
+and the explanation's quality numbers (``tickscope.explainer.quality``).
+``explain_signal`` is the one place a Signal becomes an ArchiveRecord: the
+worker's explain agent and every replay call it.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from functools import lru_cache
-from math import factorial
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from models.lstm import scores_and_attention
-from streams import quality as q
+from tickscope.contracts.canonical import json_safe
+from tickscope.contracts.dead_letters import Rejected, Source, isolate
+from tickscope.contracts.ids import seed_for
+from tickscope.contracts.records import ArchiveRecord, DeadLetter, Explainer, Signal
+from tickscope.contracts.times import now_ms
+from tickscope.explainer.baseline_shapley import (
+    METHOD,
+    ExplainConfig,
+    Explanation,
+    additivity_error,
+    baseline_sha256,
+    explain,
+)
 
 STAGE_ID = "explain"
-METHOD = "tickscope.baseline-shapley/v3"
 
 
 @dataclass(frozen=True)
-class ExplainConfig:
-    """Explainer parameters; recorded in every archive record."""
+class Explaining:
+    """What the explain stage needs besides the signal: the model it serves and the explainer's settings."""
 
-    segments: int = 8  # G, event-level players
-    cell_permutations: int = 2  # antithetic: pairs of a permutation and its reverse (cell level is an estimate)
-    threads: int = 1  # torch intra-op threads; part of the bit-exact replay contract
-    deletion_k: tuple[int, ...] = (8, 32)  # cells removed in the deletion test (quality)
-    deletion_draws: int = 4  # random k-subsets compared with the top-k
-    stability_perturbations: int = 2  # seeded perturbations for the Lipschitz estimate
-    stability_eps: float = 0.01  # per-cell std of the perturbation, feature units
+    model: object  # tickscope.models.registry.LoadedModel
+    config: ExplainConfig
+    baseline: np.ndarray
+    baseline_hash: str
 
-    def params(self, baseline_sha256: str) -> dict:
-        d = asdict(self)
-        d["deletion_k"] = list(self.deletion_k)
-        return dict(d, baseline_sha256=baseline_sha256)
+    @classmethod
+    def for_model(cls, model, config: ExplainConfig) -> "Explaining":
+        baseline = model.baseline.numpy()
+        return cls(model, config, baseline, baseline_sha256(baseline))
 
 
-@dataclass(frozen=True)
-class Explanation:
-    cells: np.ndarray  # [T, F]
-    events: np.ndarray  # [G]
-    segments: list[tuple[int, int]]  # [G] [start, stop)
-    features: np.ndarray  # [F]
-    base_value: float  # f(baseline)
-    model_value: float  # f(window) as seen by the explainer
-    attention: np.ndarray  # [T]
-    attention_shap_spearman: float | None
-    quality: dict = field(default_factory=dict)  # see streams.quality
-
-
-def baseline_for(version: str | None = None) -> np.ndarray:
-    """The [T, F] float32 reference window shipped with model ``version`` (default model if None).
-
-    It is stored in the model artifact (key ``explain.baseline``) and so fixed
-    by the version hash; ``streams.archive.baseline_sha256`` of it is recorded
-    in every explanation's ``explainer.params.baseline_sha256``.
-    """
-    from models.registry import load
-
-    return load(version).baseline.numpy().astype(np.float32)
-
-
-def segment_bounds(t: int, g: int) -> list[tuple[int, int]]:
-    """G contiguous [start, stop) ranges covering T steps, as equal as possible."""
-    edges = np.linspace(0, t, g + 1).round().astype(int)
-    return [(int(edges[i]), int(edges[i + 1])) for i in range(g)]
-
-
-@lru_cache(maxsize=None)
-def all_coalitions(n: int) -> np.ndarray:
-    """[2^n, n] bool: row m has player i on when bit i of m is set (read-only, cached)."""
-    m = np.arange(2**n)[:, None]
-    out = ((m >> np.arange(n)) & 1).astype(bool)
-    out.flags.writeable = False
-    return out
-
-
-@lru_cache(maxsize=None)
-def _shapley_pairs(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each player i: the coalitions S without i, S + i, and the weight |S|!(n-|S|-1)!/n! (each [n, 2^(n-1)])."""
-    masks = all_coalitions(n)
-    sizes = masks.sum(axis=1)
-    weights = np.array([factorial(s) * factorial(n - s - 1) / factorial(n) for s in range(n)])
-    without = np.stack([np.flatnonzero(~masks[:, i]) for i in range(n)])
-    with_i = without | (1 << np.arange(n))[:, None]
-    out = (without, with_i, weights[sizes[without]])
-    for a in out:
-        a.flags.writeable = False
-    return out
-
-
-def shapley_from_values(values: np.ndarray, n: int) -> np.ndarray:
-    """Exact Shapley values from v over all 2^n coalitions (row order of all_coalitions).
-
-    ``values`` may be [2^n] or [..., 2^n] (several games at once). Marginal
-    contributions are formed first, so a player who changes nothing gets exactly 0."""
-    without, with_i, weights = _shapley_pairs(n)
-    v = np.asarray(values, dtype=np.float64)
-    return np.sum((v[..., with_i] - v[..., without]) * weights, axis=-1)
-
-
-@lru_cache(maxsize=None)
-def _step_owner(t: int, g: int) -> np.ndarray:
-    return np.concatenate([np.full(stop - start, i) for i, (start, stop) in enumerate(segment_bounds(t, g))])
-
-
-def _fill(out: np.ndarray, source: np.ndarray, on: np.ndarray) -> None:
-    """out[r] := source where on[r] (broadcast), else left as is (the baseline)."""
-    np.copyto(out, source, where=on)
-
-
-class _Layout(NamedTuple):
-    """Row offsets of one explanation's forward pass (shapes depend on the config and T, F only)."""
-
-    features: int  # 2^F rows from 0: feature coalitions, row 0 = baseline, last = window
-    events: slice  # 2^G - 2 event coalitions (without all-off / all-on)
-    cells: slice  # M (TF - 1) permutation steps
-    stability: slice  # P (2^F - 1) perturbed feature games without their all-off row
-    deletion: slice  # len(k) x draws random deletion sets
-    rows: int
-
-
-def _layout(t: int, f: int, config: ExplainConfig) -> _Layout:
-    n_feat, n_event = 2**f, 2**config.segments - 2
-    n_cell = config.cell_permutations * (t * f - 1)
-    n_stab = config.stability_perturbations * (n_feat - 1)
-    n_del = len(config.deletion_k) * config.deletion_draws
-    at = np.cumsum([n_feat, n_event, n_cell, n_stab, n_del])
-    return _Layout(n_feat, slice(at[0], at[1]), slice(at[1], at[2]), slice(at[2], at[3]), slice(at[3], at[4]),
-                   int(at[4]))
-
-
-def _permutations(n_cells: int, count: int, rng: np.random.Generator) -> np.ndarray:
-    """``count`` orders of the cells: random ones each followed by its reverse (antithetic)."""
-    halves = [rng.permutation(n_cells) for _ in range((count + 1) // 2)]
-    orders = [o for p in halves for o in (p, p[::-1])]
-    return np.stack(orders[:count]) if orders else np.zeros((0, n_cells), dtype=np.int64)
-
-
-def _cells_from_values(values: np.ndarray, orders: np.ndarray, base: float, shape: tuple) -> np.ndarray:
-    m, n = orders.shape
-    v = values.reshape(m, n)
-    marginal = np.diff(v, axis=1, prepend=base)  # [M, n]
-    cells = np.zeros((m, n))
-    np.put_along_axis(cells, orders, marginal, axis=1)
-    return cells.mean(axis=0).reshape(shape)
-
-
-class _Job(NamedTuple):
-    x: np.ndarray
-    b: np.ndarray
-    seed: int
-    orders: np.ndarray
-    deltas: np.ndarray  # [P, T, F] perturbations as applied in float32
-    random_sets: list  # per k: ``deletion_draws`` random cell sets
-    layout: _Layout
-
-
-def _prepare(window, baseline, seed: int, config: ExplainConfig) -> tuple[_Job, np.ndarray]:
-    """The job and its model inputs [rows, T, F] float32, laid out as ``_layout`` says.
-    Every row starts as the baseline; the cells a coalition switches on are copied from the window."""
-    x = np.ascontiguousarray(window, dtype=np.float32)
-    b = np.ascontiguousarray(baseline, dtype=np.float32)
-    t, f = x.shape
-    lay = _layout(t, f, config)
-    orders = _permutations(t * f, config.cell_permutations, np.random.default_rng(seed))
-    raw = q.stability_perturbations(x.shape, config.stability_perturbations, config.stability_eps, seed)
-    perturbed = (x[None] + raw).astype(np.float32)
-    random_sets = q.random_cells(t * f, config.deletion_k, config.deletion_draws, seed)
-    inputs = np.empty((lay.rows, t, f), dtype=np.float32)
-    inputs[:] = b
-    feature_on = all_coalitions(f)[:, None, :]
-    _fill(inputs[: lay.features], x, feature_on)
-    _fill(inputs[lay.events], x, all_coalitions(config.segments)[1:-1, _step_owner(t, config.segments), None])
-    if len(orders):
-        ranks = np.argsort(orders, axis=1)  # rank of each cell in each order
-        on = ranks[:, None, :] <= np.arange(t * f - 1)[None, :, None]  # [M, n-1 steps, n cells]
-        _fill(inputs[lay.cells], x, on.reshape(-1, t, f))
-    stab = inputs[lay.stability].reshape(len(perturbed), lay.features - 1, t, f)
-    for p, xp in enumerate(perturbed):
-        _fill(stab[p], xp, feature_on[1:])
-    flat_del = inputs[lay.deletion].reshape(-1, t * f)
-    flat_del[:] = x.reshape(-1)
-    for r, cells in enumerate(s for sets in random_sets for s in sets):
-        flat_del[r, cells] = b.reshape(-1)[cells]
-    deltas = perturbed.astype(np.float64) - x[None].astype(np.float64)
-    return _Job(x, b, seed, orders, deltas, random_sets, lay), inputs
-
-
-def _evaluate(net: torch.nn.Module, inputs: np.ndarray, threads: int) -> tuple[np.ndarray, np.ndarray]:
-    """(scores [R], attention [R, T]) in float64, from ``scores_and_attention``."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with torch.inference_mode():
-            score, attention = scores_and_attention(net, torch.from_numpy(np.ascontiguousarray(inputs, np.float32)))
-            return score.double().numpy(), attention.double().numpy()
-    finally:
-        torch.set_num_threads(previous)
-
-
-def _deletion(net, job: _Job, cells: np.ndarray, base: float, full: float, values: np.ndarray,
-              config: ExplainConfig) -> dict:
-    """Deletion faithfulness: the random sets were scored in the main pass; the top-k sets (which depend
-    on the cell values) in one small second pass."""
-    if not config.deletion_k:
-        return {}
-    sign = q.direction(base, full)
-    tops = [q.top_cells(cells, k, sign) for k in config.deletion_k]
-    top_scores, _ = _evaluate(net, q.deletion_inputs(job.x, job.b, tops), config.threads)
-    rand = values[job.layout.deletion].reshape(len(config.deletion_k), config.deletion_draws)
-    deleted = np.concatenate([top_scores[:, None], rand], axis=1).reshape(-1)
-    return q.deletion_metrics(full, base, deleted, config.deletion_k, config.deletion_draws)
-
-
-def _finish(net, job: _Job, values: np.ndarray, attention: np.ndarray, config: ExplainConfig) -> Explanation:
-    x, lay = job.x, job.layout
-    t, f = x.shape
-    feature_values = values[: lay.features]
-    base, full = float(feature_values[0]), float(feature_values[-1])
-    event_values = np.concatenate([[base], values[lay.events], [full]])
-    m = len(job.orders)
-    cell_values = np.concatenate([values[lay.cells].reshape(m, t * f - 1), np.full((m, 1), full)], axis=1)
-    stab = values[lay.stability].reshape(config.stability_perturbations, lay.features - 1)
-    stab_values = np.concatenate([np.full((len(stab), 1), base), stab], axis=1)
-    cells = _cells_from_values(cell_values, job.orders, base, x.shape)
-    features = shapley_from_values(feature_values, f)
-    events = shapley_from_values(event_values, config.segments)
-    window_attention = attention[lay.features - 1]  # the all-on coalition is the window itself
-    quality = {
-        "additivity": {
-            "cells": abs(base + float(cells.sum()) - full),
-            "events": abs(base + float(events.sum()) - full),
-            "features": abs(base + float(features.sum()) - full),
-        },
-        "stability": q.stability(features, shapley_from_values(stab_values, f), job.deltas),
-        "stability_eps": config.stability_eps,
-        "stability_perturbations": config.stability_perturbations,
-    }
-    quality.update(_deletion(net, job, cells, base, full, values, config))
-    return Explanation(
-        cells=cells,
-        events=events,
-        segments=segment_bounds(t, config.segments),
-        features=features,
-        base_value=base,
-        model_value=full,
-        attention=window_attention,
-        attention_shap_spearman=attention_agreement(window_attention, cells),
-        quality=quality,
+def archive_record(signal: Signal, expl: Explanation, config: ExplainConfig, seed: int,
+                   baseline_hash: str, produced_at: int) -> ArchiveRecord:
+    return ArchiveRecord(
+        signal_id=signal.signal_id,
+        symbol=signal.symbol,
+        ts=signal.ts,
+        price=signal.price,
+        model_version=signal.model_version,
+        score=signal.score,
+        threshold=signal.threshold,
+        direction=signal.direction,
+        feature_names=signal.feature_names,
+        window=signal.window,
+        attributions=expl.cells.tolist(),
+        event_attributions=expl.events.tolist(),
+        segments=[list(s) for s in expl.segments],
+        feature_attributions=expl.features.tolist(),
+        base_value=expl.base_value,
+        attention=expl.attention.tolist(),
+        attention_shap_spearman=expl.attention_shap_spearman,
+        additivity_error=additivity_error(expl.base_value, expl.cells, signal.score),
+        explainer=Explainer(method=METHOD, params=config.params(baseline_hash), seed=seed),
+        scored_at=signal.scored_at,
+        produced_at=produced_at,
+        quality=json_safe(expl.quality),
     )
 
 
-def explain(net: torch.nn.Module, window: np.ndarray, baseline: np.ndarray, seed: int,
-            config: ExplainConfig = ExplainConfig()) -> Explanation:
-    """Explain one [T][F] window against the baseline, with randomness seeded by ``seed``.
 
-    All coalition values come from one forward pass whose shape depends on
-    the config only (the deletion test adds a second, small one: its top-k
-    inputs depend on the cell attributions), so a replay is bit-identical.
+def explain_signal(signal: Signal, net, baseline: np.ndarray, baseline_hash: str, config: ExplainConfig,
+                   produced_at: int) -> ArchiveRecord:
+    """Signal -> explained ArchiveRecord: the worker's explain stage and every replay call this."""
+    seed = seed_for(signal.signal_id)
+    expl = explain(net, signal.window, baseline, seed, config)
+    return archive_record(signal, expl, config, seed, baseline_hash, produced_at)
+
+
+def explain_message(raw: bytes | None, key: bytes | None, source: Source,
+                    explaining: Explaining) -> ArchiveRecord | DeadLetter:
+    """One message of ``signals`` -> its archive record, or a dead letter naming why it cannot be explained.
+
+    ``produced_at`` is stamped when the explanation is finished (wall clock, epoch ms UTC).
     """
-    job, inputs = _prepare(window, baseline, seed, config)
-    values, attention = _evaluate(net, inputs, config.threads)
-    return _finish(net, job, values, attention, config)
+    def explained(value: bytes | None, _key: bytes | None) -> ArchiveRecord:
+        signal = Signal.from_json(value)
+        if signal.model_version != explaining.model.version:
+            raise Rejected("model_version_mismatch", f"signal from model {signal.model_version[:12]}, "
+                                                     f"this worker serves {explaining.model.version[:12]}")
+        record = explain_signal(signal, explaining.model.net, explaining.baseline, explaining.baseline_hash,
+                                explaining.config, produced_at=0)
+        return record.model_copy(update={"produced_at": now_ms()})
 
-
-def explain_batch(net: torch.nn.Module, windows, baseline: np.ndarray, seeds,
-                  config: ExplainConfig = ExplainConfig()) -> list[Explanation]:
-    """Explain several windows; each result is bit-identical to ``explain`` on that window alone.
-
-    The canonical unit of computation is one signal: its coalition rows form
-    one fixed-shape forward chunk (~500-1,000 rows), the size at which a CPU LSTM
-    forward is cheapest per row. Larger concatenated batches are *slower* per
-    row on CPU (measured: docs/explanations.md) and would make float results
-    depend on batch composition, so batching here amortises nothing but the
-    Python call overhead, and never changes a result.
-    """
-    return [explain(net, w, baseline, int(s), config) for w, s in zip(windows, seeds)]
-
-
-def attention_agreement(attention: np.ndarray, cells: np.ndarray) -> float | None:
-    """Spearman rank correlation of attention[t] with |sum_f SHAP[t, f]|; None if undefined."""
-    per_step = np.abs(cells.sum(axis=1))
-    if np.ptp(attention) == 0 or np.ptp(per_step) == 0:
-        return None
-    return q.spearman(attention, per_step)
-
-
-def additivity_error(base_value: float, cells: np.ndarray, score: float) -> float:
-    """|base_value + sum(attributions) - score|, in score units."""
-    return float(abs(base_value + float(np.sum(cells)) - score))
+    return isolate(STAGE_ID, raw, key, source, explained)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-STAGE_ID = "gate"
 Direction = Literal["long", "short"]
 
 

@@ -7,43 +7,20 @@ other bad input, instead of Faust's default of logging it and committing.
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import re
-import time
-from dataclasses import dataclass
 from datetime import datetime
 
-from streams.records import DeadLetter, Tick
+from tickscope.contracts.dead_letters import Rejected, Source, isolate
+from tickscope.contracts.records import DeadLetter, Tick
+from tickscope.contracts.times import now_ms
 
 STAGE_ID = "ingest"
 SYMBOL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/\-]{0,31}$")
 MIN_TS_MS = 315_532_800_000  # 1980-01-01T00:00:00Z: older market data is implausible here
 MAX_FUTURE_MS = 86_400_000  # a tick may be at most one day ahead of the wall clock
 MAX_PRICE = 1e12
-
-
-class Rejected(ValueError):
-    """A tick that fails validation; ``reason`` is a stable label for metrics and the DLQ."""
-
-    def __init__(self, reason: str, detail: str):
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where a message came from, for the dead-letter record."""
-
-    topic: str
-    partition: int
-    offset: int
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def parse_ts(value) -> int:
@@ -110,24 +87,7 @@ def validate(raw: bytes, key: bytes | None, max_bytes: int, now: int | None = No
     return Tick(symbol=symbol, ts=ts, price=price, size=size)
 
 
-def dead_letter(raw: bytes | None, key: bytes | None, error: Rejected, source: Source) -> DeadLetter:
-    """The DLQ record for a rejected message: original bytes, reason, and its source offset."""
-    return DeadLetter(
-        stage=STAGE_ID,
-        reason=error.reason,
-        detail=error.detail,
-        original_b64=base64.b64encode(raw or b"").decode("ascii"),
-        original_key_b64=None if key is None else base64.b64encode(key).decode("ascii"),
-        source_topic=source.topic,
-        source_partition=source.partition,
-        source_offset=source.offset,
-        rejected_at=now_ms(),
-    )
-
 
 def ingest(raw: bytes | None, key: bytes | None, source: Source, max_bytes: int) -> Tick | DeadLetter:
     """Split one message into a good Tick or a DeadLetter: bad input always has a route."""
-    try:
-        return validate(raw, key, max_bytes)
-    except Rejected as exc:
-        return dead_letter(raw, key, exc, source)
+    return isolate(STAGE_ID, raw, key, source, lambda value, k: validate(value, k, max_bytes))

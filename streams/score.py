@@ -12,8 +12,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-STAGE_ID = "score"
-
 
 def score_windows(net: torch.nn.Module, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """windows [B, T, F] float32 -> (scores [B] float64, attention [B, T] float64)."""

@@ -26,9 +26,8 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 
-from streams.features import SymbolHistory
+from tickscope.features.history import SymbolHistory
 
-STAGE_ID = "state"
 STATE_SCHEMA_VERSION = 1
 log = logging.getLogger("tickscope.state")
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import spawn, wait_for_log, worker_env
-from tickscope.broker import free_port, start_broker, stop_process
+from tests.support.processes import spawn, wait_for_log, worker_env
+from tickscope.transport.broker import free_port, start_broker, stop_process
 
 
 @pytest.fixture(scope="session")

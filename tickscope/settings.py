@@ -7,7 +7,6 @@ are masked whenever settings are printed or logged.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -44,8 +43,10 @@ class Settings(BaseSettings):
     model_version: str | None = Field(None, description="sha256 of the model artifact; None = shipped default")
     signal_cooldown_ticks: int = Field(8, ge=0, description="ticks a symbol stays quiet after a signal")
     batch_size: int = Field(1024, ge=1, description="max ticks per micro-batch")
-    batch_within_s: float = Field(0.02, gt=0, description="max wait to fill a micro-batch, seconds (latency vs per-batch overhead)")
-    explain_batch_size: int = Field(16, ge=1, description="max signals explained before their records are sent together")
+    batch_within_s: float = Field(0.02, gt=0,
+                                  description="max wait to fill a micro-batch, seconds (latency vs per-batch overhead)")
+    explain_batch_size: int = Field(16, ge=1,
+                                    description="max signals explained before their records are sent together")
     explain_batch_within_s: float = Field(0.002, gt=0, description="max wait for more signals to batch, seconds")
     max_message_bytes: int = Field(4096, ge=64)
     torch_threads: int = Field(1, ge=1)
@@ -67,18 +68,24 @@ class Settings(BaseSettings):
     topic_archive_heads: str = "archive.heads"
     archive_batch: int = Field(500, ge=1, description="max records per archive transaction")
 
-    # Explanation-drift and stability alerts (streams/alerts.py, docs/alerts.md). Units: signals, bits, sigmas.
+    # Explanation-drift and stability alerts (tickscope.detectors, docs/alerts.md). Units: signals, bits, sigmas.
     alert_enabled: bool = Field(True, description="run the alert agent on the explanations topic")
     alert_window_signals: int = Field(12, ge=2, description="sliding window of recent signals per symbol / '*'")
-    alert_js_feature: float = Field(0.15, gt=0, le=1, description="Jensen-Shannon (bits) of mean feature shares vs reference")
-    alert_js_segment: float = Field(0.056, gt=0, le=1, description="Jensen-Shannon (bits) of mean segment shares vs reference")
-    alert_rearm_fraction: float = Field(0.5, gt=0, le=1, description="re-arm when the value falls below this x threshold")
+    alert_js_feature: float = Field(0.15, gt=0, le=1,
+                                    description="Jensen-Shannon (bits) of mean feature shares vs reference")
+    alert_js_segment: float = Field(0.056, gt=0, le=1,
+                                    description="Jensen-Shannon (bits) of mean segment shares vs reference")
+    alert_rearm_fraction: float = Field(0.5, gt=0, le=1,
+                                        description="re-arm when the value falls below this x threshold")
     alert_cooldown_signals: int = Field(32, ge=0, description="signals after an alert before the same detector re-arms")
-    alert_rank_margin: float = Field(0.35, ge=0, le=1, description="share a new top feature must lead the reference top by")
+    alert_rank_margin: float = Field(0.35, ge=0, le=1,
+                                     description="share a new top feature must lead the reference top by")
     alert_cusum_k: float = Field(0.5, ge=0, description="CUSUM allowance, sigmas (half the shift detected)")
     alert_cusum_h: float = Field(10.0, gt=0, description="CUSUM decision interval, sigmas")
-    alert_stability_factor: float = Field(3.0, gt=0, description="alert when quality.stability > factor x reference max")
-    alert_lipschitz_factor: float = Field(3.0, gt=0, description="alert when neighbour Lipschitz ratio > factor x reference max")
+    alert_stability_factor: float = Field(3.0, gt=0,
+                                          description="alert when quality.stability > factor x reference max")
+    alert_lipschitz_factor: float = Field(3.0, gt=0,
+                                          description="alert when neighbour Lipschitz ratio > factor x reference max")
     alert_lipschitz_history: int = Field(64, ge=1, description="recent signals per symbol searched for near neighbours")
     alert_dedup_capacity: int = Field(100_000, ge=1, description="signal_ids remembered for de-duplication")
 
@@ -125,7 +132,6 @@ class Settings(BaseSettings):
         return cfg
 
 
-@lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once from the environment."""
+    """The settings as the environment gives them now (cheap: read when a command or process starts)."""
     return Settings()

@@ -1,7 +1,7 @@
 """Alerts, drift and archive views in headless Chromium, over an own broker and a real SQLite archive.
 
 Synthetic schema-valid records (``dashboard.synthetic``) go to ``explanations`` and ``alerts`` on a
-broker this test starts; the archive is written with the audit package's own store API into the
+broker this test starts; the archive is written with tickscope.audit's own store API into the
 dashboard's ``$TICKSCOPE_DATA_DIR/archive.sqlite``. Clicking an alert's evidence opens that signal
 in the explanation panel; an archive search lists records newest first and its report link serves
 the audit report. Screenshots go to tests/e2e/screenshots/.
@@ -15,10 +15,10 @@ import urllib.request
 
 import pytest
 
-from tests.support import require
-
-from dashboard import bench, synthetic
+from bench import dashboard_bench as bench
+from bench import synthetic
 from tests.e2e.test_dashboard_e2e import SHOTS, _text, _wait
+from tests.support import require
 
 pytestmark = pytest.mark.e2e
 NOW = int(time.time() * 1000)
@@ -32,7 +32,7 @@ def stack(tmp_path_factory):
         require(False, "needs chromium and chromedriver")
     from kafka import KafkaProducer
 
-    from tickscope.broker import free_port, start_broker, stop_process
+    from tickscope.transport.broker import free_port, start_broker, stop_process
 
     work = tmp_path_factory.mktemp("dash-views")
     bootstrap = f"127.0.0.1:{free_port()}"
@@ -67,8 +67,8 @@ def stack(tmp_path_factory):
 def _write_archive(path, recs, ids):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from audit.heads import Signer
-    from audit.store import Incoming, open_store
+    from tickscope.audit.archive_store import Incoming, open_store
+    from tickscope.audit.heads import Signer
 
     st = open_store(path, read_only=False)
     items = [Incoming(r, sid.encode(), f"explanations/0@{i}") for i, (r, sid) in enumerate(zip(recs, ids))]

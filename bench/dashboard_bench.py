@@ -1,0 +1,329 @@
+"""``tickscope bench dashboard``: signal-to-screen latency at 50 signals/s, and a 100k-point chart.
+
+Method (printed with the figures):
+1. Start the embedded broker on a free port, create ``ticks``/``explanations``/``alerts``,
+   and start ``tickscope dashboard`` as its own process (it reads the topics like in production).
+2. Preload ``points`` ticks of one symbol (1 s apart, ending now) and wait until the dashboard
+   holds them all; open the page in headless Chromium and time until the price trace has them
+   all (page load + full figure), with the size of the largest callback response.
+3. Publish, for ``seconds``, one synthetic schema-valid archive record and one tick per
+   1/``rate`` s (wall-clock paced). A script in the page stamps ``Date.now()`` the first time
+   each signal_id is on screen: a row of the signals table (MutationObserver) or a marker on
+   the price chart (``plotly_afterplot`` after the chart was extended). Latency = that stamp -
+   the wall time just before ``producer.send`` (same host, same clock).
+4. During step 3: bytes and count of ``_dash-update-component`` responses (Resource Timing),
+   long tasks (Long Tasks API) and the gap between animation frames, and the server-side time
+   of the desk callback (``/_tickscope/status``).
+5. With the chart holding ``points`` (+ live) points: time five ``Plotly.relayout`` zooms and an
+   autorange reset, each until the next animation frame.
+6. In-process (no browser): time of the desk callback's full rebuild with ``points`` points and
+   1000 signals, and the size of its JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from bench import synthetic
+
+SYMBOL = "BENCH"
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+GD = ("(function(){const el=document.getElementById('price-graph'); if(!el) return null; "
+      "return el.querySelector('.js-plotly-plot');})()")
+
+INSTRUMENT_JS = """
+window.__seen = {}; window.__res = []; window.__long = []; window.__gaps = [];
+const mark = (sid) => { if (sid && !(sid in window.__seen)) window.__seen[sid] = Date.now(); };
+const table = document.getElementById('signals-table');
+const scanTable = () => table.querySelectorAll('td[data-dash-column="signal_id"]').forEach(
+    td => mark(td.textContent.trim()));
+new MutationObserver(scanTable).observe(table, {subtree: true, childList: true, characterData: true});
+const gd = %s;
+gd.on('plotly_afterplot', () => {
+  for (const t of gd.data.slice(0, 2)) {
+    const cd = t.customdata || [];
+    for (let i = cd.length - 1; i >= 0 && i >= cd.length - 3000; i--) mark(cd[i][0]);
+  }
+});
+performance.setResourceTimingBufferSize(100000);
+new PerformanceObserver(l => l.getEntries().forEach(e => { if (e.name.includes('_dash-update-component'))
+  window.__res.push([e.startTime, e.transferSize, e.encodedBodySize, e.duration]); })).observe({type: 'resource'});
+try { new PerformanceObserver(l => l.getEntries().forEach(e => window.__long.push(e.duration)))
+  .observe({type: 'longtask'}); } catch (e) {}
+let last = performance.now();
+const frame = (t) => {
+  window.__gaps.push(t - last); last = t; if (!window.__stopFrames) requestAnimationFrame(frame);
+};
+requestAnimationFrame(frame);
+return true;
+""" % GD
+
+ZOOM_JS = """
+const done = arguments[arguments.length - 1];
+const gd = %s, xa = gd._fullLayout.xaxis, [lo, hi] = xa.range.map(xa.r2l), out = [];
+const frame = () => new Promise(r => requestAnimationFrame(() => r()));
+(async () => {
+  for (let k = 1; k <= 5; k++) {
+    const span = (hi - lo) / (2 ** k), t0 = performance.now();
+    await Plotly.relayout(gd, {'xaxis.range': [hi - span, hi]}); await frame();
+    out.push(performance.now() - t0);
+  }
+  const t0 = performance.now();
+  await Plotly.relayout(gd, {'xaxis.autorange': true, 'yaxis.autorange': true}); await frame();
+  done({zoom_ms: out, reset_ms: performance.now() - t0});
+})();
+""" % GD
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    v = sorted(values)
+    return round(v[min(len(v) - 1, int(q * len(v)))], 1)
+
+
+def _status(url: str) -> dict | None:
+    try:
+        with urllib.request.urlopen(url + "_tickscope/status", timeout=2) as r:
+            return json.loads(r.read())
+    except OSError:
+        return None
+
+
+def _wait(fn, timeout_s: float, what: str, interval_s: float = 0.25):
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = fn()
+        except Exception as exc:  # noqa: BLE001 - page still rendering
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(interval_s)
+    raise RuntimeError(f"timed out after {timeout_s:.0f} s waiting for {what} (last: {last!r})")
+
+
+def start_dashboard(bootstrap: str, workdir: Path, max_points: int):
+    from bench.launch import worker_env
+    from tickscope.cli.supervisor import spawn
+    from tickscope.transport.broker import free_port
+
+    port = free_port()
+    env = worker_env(bootstrap, workdir, TICKSCOPE_DASHBOARD_MAX_POINTS=max_points)
+    for k in ("TICKSCOPE_DASHBOARD_TOKEN", "TICKSCOPE_DASHBOARD_HOST"):
+        env.pop(k, None)
+    proc = spawn(["dashboard", "--host", "127.0.0.1", "--port", str(port)], env, workdir / "dashboard.log",
+                 cwd=Path(__file__).resolve().parents[1])
+    url = f"http://127.0.0.1:{port}/"
+    _wait(lambda: proc.poll() is None and _status(url), 60, "the dashboard to serve")
+    return proc, url
+
+
+def create_topics(bootstrap: str, partitions: int = 4) -> None:
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        existing = set(admin.list_topics())
+        new = [NewTopic(t, partitions, 1) for t in ("ticks", "explanations", "alerts") if t not in existing]
+        if new:
+            admin.create_topics(new)
+    finally:
+        admin.close()
+
+
+def make_driver(profile: Path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1500,1400"):
+        opts.add_argument(arg)
+    opts.binary_location = CHROMIUM
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(120)
+    return driver
+
+
+def preload_ticks(producer, symbol: str, n: int, end_ts: int) -> float:
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    prices = 1.1 * np.exp(np.cumsum(rng.normal(0, 2e-4, n)))
+    for i in range(n):
+        producer.send("ticks", key=symbol.encode(), value=synthetic.tick_json(symbol, end_ts - (n - i) * 1000,
+                                                                              float(prices[i])))
+    producer.flush()
+    return float(prices[-1])
+
+
+def publish_stream(producer, symbol: str, rate: float, seconds: float, price: float) -> dict[str, float]:
+    """Ticks and records at ``rate``/s each, wall-clock paced; returns signal_id -> publish wall ms."""
+    import numpy as np
+
+    from tickscope.contracts.ids import signal_id_for
+
+    rng = np.random.default_rng(11)
+    sent: dict[str, float] = {}
+    n = int(rate * seconds)
+    last = 0
+    start = time.monotonic()
+    for i in range(n):
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        price *= float(np.exp(rng.normal(0, 2e-4)))
+        now = last = max(int(time.time() * 1000), last + 1)  # distinct ts: distinct signal ids and ticks
+        producer.send("ticks", key=symbol.encode(), value=synthetic.tick_json(symbol, now, price))
+        value = synthetic.record_json(symbol, now, price, produced_at=now, drift=min(1.0, i / max(n, 1) * 2))
+        sid = signal_id_for(symbol, now, synthetic.MODEL_VERSION)
+        sent[sid] = time.time() * 1000
+        producer.send("explanations", key=sid.encode(), value=value)
+    producer.flush()
+    return sent
+
+
+def full_rebuild_inprocess(points: int, signals: int = 1000) -> dict:
+    """Desk callback time and JSON size of a full rebuild (page load / symbol switch), no browser."""
+    from plotly.io.json import to_json_plotly
+
+    from tickscope.dashboard.live_store import Store
+    from tickscope.dashboard.views import desk_view as desk
+
+    store = Store(max_points=points)
+    now = int(time.time() * 1000)
+    for i in range(points):
+        store.add_point(SYMBOL, now - (points - i) * 1000, 1.1 + 1e-5 * (i % 977))
+    for i in range(signals):
+        ts = now - (points - i * (points // signals)) * 1000
+        store.add_record_raw(synthetic.record_json(SYMBOL, ts, 1.1, produced_at=ts))
+    times, size = [], 0
+    for _ in range(5):
+        t0 = time.perf_counter()
+        out = desk.desk_update(store, SYMBOL, None, None, None)
+        size = len(to_json_plotly(out["figure"]))
+        times.append((time.perf_counter() - t0) * 1000)
+    cursor = out["cursor"]
+    inc = []
+    for i in range(20):  # one poll's worth of new data (250 ms at 50/s)
+        for _ in range(13):
+            ts = now + i * 1000 + _
+            store.add_point(SYMBOL, ts, 1.1)
+        t0 = time.perf_counter()
+        o = desk.desk_update(store, SYMBOL, None, cursor, None)
+        inc_size = len(to_json_plotly(o["extend"]))
+        inc.append((time.perf_counter() - t0) * 1000)
+        cursor = o["cursor"]
+    return {"full_ms_median": round(statistics.median(times), 1), "full_json_bytes": size,
+            "incremental_ms_median": round(statistics.median(inc), 2), "incremental_json_bytes": inc_size}
+
+
+def run_bench(points: int = 100_000, rate: float = 50.0, seconds: float = 20.0, shots: Path | None = None,
+              log=print) -> dict:
+    from kafka import KafkaProducer
+
+    from tickscope.transport.broker import free_port, start_broker, stop_process
+
+    work = Path(tempfile.mkdtemp(prefix="tickscope-bench-dashboard-"))
+    broker = dash_proc = driver = None
+    result: dict = {"points": points, "rate_per_s": rate, "seconds": seconds}
+    try:
+        bootstrap = f"127.0.0.1:{free_port()}"
+        broker = start_broker(bootstrap, log_path=work / "broker.log")
+        create_topics(bootstrap)
+        dash_proc, url = start_dashboard(bootstrap, work, max_points=max(points, 1000))
+        producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks=1)
+        t0 = time.perf_counter()
+        price = preload_ticks(producer, SYMBOL, points, int(time.time() * 1000) - 5000) if points else 1.1
+        _wait(lambda: (_status(url) or {}).get("counters", {}).get("ticks", 0) >= points, 300, "the preload")
+        log(f"preloaded {points} ticks in {time.perf_counter() - t0:.1f} s")
+        driver = make_driver(work / "profile")
+        t0 = time.perf_counter()
+        driver.get(url)
+        length = (f"const gd = {GD}; if (!gd || !gd._fullData) return 0; "
+                  "const t = gd._fullData.find(f => f.name === 'price'); return t ? t._length : 0;")
+        _wait(lambda: driver.execute_script(length) >= points, 120, "the chart to hold every point", 0.05)
+        result["page_load_to_chart_s"] = round(time.perf_counter() - t0, 2)
+        first = driver.execute_script("return performance.getEntriesByType('resource').filter(e => "
+                                      "e.name.includes('_dash-update-component')).map(e => e.encodedBodySize);")
+        result["full_figure_response_bytes"] = max(first or [0])
+        _wait(lambda: driver.execute_script(INSTRUMENT_JS), 10, "instrumentation")
+        status0 = _status(url)
+        sent = publish_stream(producer, SYMBOL, rate, seconds, price)
+        time.sleep(3.0)
+        seen = driver.execute_script("window.__stopFrames = true; return window.__seen;")
+        res = driver.execute_script("return window.__res;")
+        longs = driver.execute_script("return window.__long;")
+        gaps = driver.execute_script("return window.__gaps;")
+        lat = [seen[s] - t for s, t in sent.items() if s in seen]
+        result.update({
+            "published": len(sent), "on_screen": len(lat),
+            "latency_ms": {"p50": pct(lat, 0.5), "p90": pct(lat, 0.9), "p99": pct(lat, 0.99),
+                           "max": pct(lat, 1.0)},
+            "poll_responses": len(res),
+            "bytes_per_s_during_stream": round(sum(r[2] for r in res) / (seconds + 3.0)),
+            "max_response_bytes_during_stream": max((r[2] for r in res), default=0),
+            "browser_long_tasks": {"count": len(longs), "total_ms": round(sum(longs)), "max_ms": pct(longs, 1.0)},
+            "frame_gap_ms": {"p50": pct(gaps, 0.5), "p99": pct(gaps, 0.99), "max": pct(gaps, 1.0)},
+            "server_callbacks_ms": (_status(url) or {}).get("callbacks"),
+            "callbacks_before_stream": (status0 or {}).get("callbacks"),
+        })
+        zoom = driver.execute_async_script(ZOOM_JS)
+        result["relayout_ms"] = {"zoom": [round(z, 1) for z in zoom["zoom_ms"]], "reset": round(zoom["reset_ms"], 1),
+                                 "points_on_chart": driver.execute_script(length)}
+        if shots is not None:
+            shots.mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(str(shots / "bench_100k_50per_s.png"))
+        producer.close()
+        result["inprocess_rebuild"] = full_rebuild_inprocess(points)
+        return result
+    finally:
+        if driver is not None:
+            driver.quit()
+        if dash_proc is not None:
+            stop_process(dash_proc)
+        if broker is not None:
+            stop_process(broker)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def text_report(r: dict) -> str:
+    lat = r["latency_ms"]
+    return "\n".join([
+        "tickscope bench dashboard", __doc__.split("Method", 1)[1].split("\n", 1)[1].rstrip(), "",
+        f"signal-to-screen at {r['rate_per_s']:.0f} signals/s for {r['seconds']:.0f} s with {r['points']} points: "
+        f"{r['on_screen']}/{r['published']} on screen; p50 {lat['p50']} ms, p90 {lat['p90']} ms, p99 {lat['p99']} ms, "
+        f"max {lat['max']} ms",
+        f"poll responses {r['poll_responses']}, {r['bytes_per_s_during_stream']} B/s, largest "
+        f"{r['max_response_bytes_during_stream']} B; server callbacks (ms): {json.dumps(r['server_callbacks_ms'])}",
+        f"browser: long tasks {r['browser_long_tasks']}, frame gap {r['frame_gap_ms']}",
+        f"page load to {r['points']} points drawn: {r['page_load_to_chart_s']} s (full figure response "
+        f"{r['full_figure_response_bytes']} B)",
+        f"zoom relayout with {r['relayout_ms']['points_on_chart']} points: {r['relayout_ms']['zoom']} ms; "
+        f"autorange reset {r['relayout_ms']['reset']} ms",
+        f"in-process desk callback: {json.dumps(r['inprocess_rebuild'])}",
+    ])
+
+
+def run_cli(args) -> int:
+    import sys
+
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        print("tickscope bench dashboard: needs /usr/bin/chromium and /usr/bin/chromedriver", file=sys.stderr)
+        return 2
+    quiet = bool(getattr(args, "json", False))
+    r = run_bench(log=(lambda *a: print(*a, file=sys.stderr)) if quiet else print)
+    print(json.dumps(r, indent=2) if quiet else text_report(r))
+    return 0

@@ -1,0 +1,327 @@
+"""In-memory store behind the dashboard, and the Kafka thread that fills it.
+
+The store is the only state shared between the consumer thread and Dash's
+request threads; every access goes through one lock and readers get copies.
+
+- Ticks: validated exactly like the worker's ingest stage
+  (``streams.ingest.validate``); anything that does not validate is skipped
+  and counted. Per symbol the newest ``max_points`` (ts, price) points are
+  kept. A tick whose ts is not later than the symbol's last kept tick is a
+  duplicate or out of order (the same gap rule as the features) and is
+  skipped, so a replayed feed never folds the line back on itself.
+- Archive records: validated as ``ArchiveRecord``; de-duplicated by
+  ``signal_id`` (delivery is at-least-once, a signal may arrive twice: the
+  first copy wins and the rest are counted). At most ``max_records`` are
+  kept; the oldest by event time are evicted first.
+
+- Alerts: validated as ``Alert``; de-duplicated by ``alert_id`` (first copy
+  wins), at most ``max_alerts`` kept (oldest raised first out).
+
+Incremental reads for the live views: every symbol counts the points ever
+appended (``total``) and every record gets an arrival sequence number, so a
+browser that remembers "I have everything up to N" receives only what came
+after (``prices_since``, ``signals_since``) and the chart is extended with
+``extendData`` instead of being re-sent.
+
+``tickscope.dashboard.topic_reader.KafkaFeed`` fills the store.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import threading
+import time
+import uuid
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from tickscope.contracts.dead_letters import Rejected
+from tickscope.contracts.records import Alert, ArchiveRecord
+from tickscope.streams.ingest import validate
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_RECORDS = 10_000
+DEFAULT_MAX_ALERTS = 2_000
+
+
+@dataclass
+class _Series:
+    ts: deque
+    price: deque
+    version: int = 0
+    total: int = 0  # points ever appended (the deque keeps the newest max_points of them)
+
+
+@dataclass(frozen=True)
+class SignalRow:
+    """The table/marker view of one archive record (all values from the record)."""
+
+    signal_id: str
+    symbol: str
+    ts: int
+    price: float
+    direction: str
+    score: float
+    threshold: float
+
+
+@dataclass
+class FeedStatus:
+    state: str = "starting"  # starting | connecting | connected | error | stopped
+    detail: str = ""
+    partitions: int = 0
+    since: float = field(default_factory=time.time)
+
+
+class Store:
+    """Thread-safe per-symbol price points plus de-duplicated archive records."""
+
+    def __init__(self, max_points: int = 100_000, max_records: int = DEFAULT_MAX_RECORDS,
+                 max_tick_bytes: int = 4096, max_alerts: int = DEFAULT_MAX_ALERTS):
+        if max_points < 1 or max_records < 1:
+            raise ValueError("max_points and max_records must be >= 1")
+        self.max_points = max_points
+        self.max_records = max_records
+        self.max_tick_bytes = max_tick_bytes
+        self.uid = uuid.uuid4().hex[:12]  # tells a browser's cursor from another process's
+        self._lock = threading.Lock()
+        self._series: dict[str, _Series] = {}
+        self._records: dict[str, dict] = {}  # signal_id -> record dict (ArchiveRecord.model_dump())
+        self._order: list[tuple[int, str]] = []  # (ts, signal_id) sorted ascending
+        self._version = 0
+        self._records_version = 0
+        self._arrivals: list[tuple[int, str, str]] = []  # (arrival seq, signal_id, symbol), ascending
+        self._arrival_seq = 0
+        self.max_alerts = max_alerts
+        self._alerts: dict[str, dict] = {}  # alert_id -> Alert.model_dump(), insertion = arrival order
+        self._alerts_version = 0
+        self.counters: Counter = Counter()
+        self.status = FeedStatus()
+
+    # ---- writers (consumer thread) -------------------------------------------------
+
+    def add_tick_raw(self, raw: bytes | None, key: bytes | None) -> bool:
+        """Validate one raw ``ticks`` message; keep it if valid. Returns True if kept."""
+        try:
+            tick = validate(raw, key, self.max_tick_bytes)
+        except Rejected as exc:
+            with self._lock:
+                self.counters["ticks_rejected"] += 1
+                self.counters[f"ticks_rejected_{exc.reason}"] += 1
+            return False
+        return self.add_point(tick.symbol, tick.ts, tick.price)
+
+    def add_point(self, symbol: str, ts: int, price: float) -> bool:
+        with self._lock:
+            s = self._series.get(symbol)
+            if s is None:
+                s = self._series[symbol] = _Series(deque(maxlen=self.max_points), deque(maxlen=self.max_points))
+            if s.ts and ts <= s.ts[-1]:
+                self.counters["ticks_stale"] += 1
+                return False
+            s.ts.append(int(ts))
+            s.price.append(float(price))
+            s.version += 1
+            s.total += 1
+            self._version += 1
+            self.counters["ticks"] += 1
+            return True
+
+    def add_record_raw(self, raw: bytes | None) -> bool:
+        """Validate one raw ``explanations`` message; keep it unless invalid or a duplicate."""
+        try:
+            rec = ArchiveRecord.from_json(raw if raw is not None else b"")
+        except (ValidationError, ValueError, TypeError):
+            with self._lock:
+                self.counters["records_rejected"] += 1
+            return False
+        return self.add_record(rec.model_dump())
+
+    def add_record(self, rec: dict) -> bool:
+        sid = rec["signal_id"]
+        with self._lock:
+            if sid in self._records:
+                self.counters["records_duplicate"] += 1
+                return False
+            self._records[sid] = rec
+            bisect.insort(self._order, (int(rec["ts"]), sid))
+            self._arrival_seq += 1
+            self._arrivals.append((self._arrival_seq, sid, rec["symbol"]))
+            while len(self._order) > self.max_records:
+                _, old = self._order.pop(0)
+                del self._records[old]
+                self.counters["records_evicted"] += 1
+            if len(self._arrivals) > 2 * self.max_records:  # drop arrivals of evicted records
+                self._arrivals = [a for a in self._arrivals if a[1] in self._records]
+            self._version += 1
+            self._records_version += 1
+            self.counters["records"] += 1
+            return True
+
+    def add_alert_raw(self, raw: bytes | None) -> bool:
+        """Validate one raw ``alerts`` message; keep it unless invalid or a duplicate ``alert_id``."""
+        try:
+            alert = Alert.from_json(raw if raw is not None else b"")
+        except (ValidationError, ValueError, TypeError):
+            with self._lock:
+                self.counters["alerts_rejected"] += 1
+            return False
+        return self.add_alert(alert.model_dump())
+
+    def add_alert(self, alert: dict) -> bool:
+        aid = alert["alert_id"]
+        with self._lock:
+            if aid in self._alerts:
+                self.counters["alerts_duplicate"] += 1
+                return False
+            self._alerts[aid] = alert
+            while len(self._alerts) > self.max_alerts:
+                oldest = min(self._alerts, key=lambda k: (self._alerts[k]["raised_at"], self._alerts[k]["started_at"]))
+                del self._alerts[oldest]
+            self._alerts_version += 1
+            self.counters["alerts"] += 1
+            return True
+
+    def set_status(self, state: str, detail: str = "", partitions: int | None = None) -> None:
+        with self._lock:
+            if state != self.status.state:
+                self.status.since = time.time()
+            self.status.state = state
+            self.status.detail = detail
+            if partitions is not None:
+                self.status.partitions = partitions
+
+    # ---- readers (Dash threads) ----------------------------------------------------
+
+    @property
+    def version(self) -> int:
+        with self._lock:
+            return self._version
+
+    @property
+    def records_version(self) -> int:
+        """Changes only when a record is added (not on ticks)."""
+        with self._lock:
+            return self._records_version
+
+    @property
+    def alerts_version(self) -> int:
+        with self._lock:
+            return self._alerts_version
+
+    def symbols(self) -> list[str]:
+        """Every symbol with price points or signals, sorted."""
+        with self._lock:
+            syms = set(self._series)
+            syms.update(r["symbol"] for r in self._records.values())
+        return sorted(syms)
+
+    def prices(self, symbol: str) -> tuple[list[int], list[float]]:
+        """Copies of the kept (ts, price) points of one symbol, oldest first."""
+        with self._lock:
+            s = self._series.get(symbol)
+            if s is None:
+                return [], []
+            return list(s.ts), list(s.price)
+
+    def prices_since(self, symbol: str, seen: int) -> tuple[list[int], list[float], int, bool]:
+        """Points appended after the first ``seen`` ones: (ts, prices, total, ok).
+
+        ``ok`` is False when the caller cannot be brought up to date by appending
+        (it is behind by more than the kept points, or ahead: a different store).
+        """
+        with self._lock:
+            s = self._series.get(symbol)
+            if s is None:
+                return [], [], 0, seen == 0
+            new = s.total - seen
+            if new < 0 or new > len(s.ts):
+                return [], [], s.total, False
+            if new == 0:
+                return [], [], s.total, True
+            n = len(s.ts)
+            return ([s.ts[i] for i in range(n - new, n)], [s.price[i] for i in range(n - new, n)], s.total, True)
+
+    def price_snapshot(self, symbol: str) -> tuple[list[int], list[float], int]:
+        """Copies of the kept points plus the total ever appended, read atomically."""
+        with self._lock:
+            s = self._series.get(symbol)
+            if s is None:
+                return [], [], 0
+            return list(s.ts), list(s.price), s.total
+
+    @property
+    def arrival_seq(self) -> int:
+        with self._lock:
+            return self._arrival_seq
+
+    def signals_since(self, symbol: str | None, seq: int) -> tuple[list[SignalRow], int]:
+        """Signals (of ``symbol``, or all) that arrived after arrival number ``seq``, in arrival order."""
+        out: list[SignalRow] = []
+        with self._lock:
+            i = bisect.bisect_right(self._arrivals, (seq, "\uffff"))
+            for _, sid, sym in self._arrivals[i:]:
+                r = self._records.get(sid)
+                if r is None or (symbol is not None and sym != symbol):
+                    continue
+                out.append(SignalRow(sid, r["symbol"], r["ts"], r["price"], r["direction"], r["score"],
+                                     r["threshold"]))
+            return out, self._arrival_seq
+
+    def records(self, symbol: str | None = None) -> list[dict]:
+        """The kept records (shallow copies), oldest first by event time, optionally of one symbol."""
+        with self._lock:
+            recs = (self._records[sid] for _, sid in self._order)
+            return [dict(r) for r in recs if symbol is None or r["symbol"] == symbol]
+
+    def alerts(self) -> list[dict]:
+        """Kept alerts, newest raised first."""
+        with self._lock:
+            out = [dict(a) for a in self._alerts.values()]
+        out.sort(key=lambda a: (a["raised_at"], a["started_at"], a["alert_id"]), reverse=True)
+        return out
+
+    def n_alerts(self) -> int:
+        with self._lock:
+            return len(self._alerts)
+
+    def signals(self, symbol: str | None = None, limit: int | None = None) -> list[SignalRow]:
+        """Signals (newest first by event time), optionally of one symbol."""
+        out: list[SignalRow] = []
+        with self._lock:
+            for _, sid in reversed(self._order):
+                r = self._records[sid]
+                if symbol is not None and r["symbol"] != symbol:
+                    continue
+                out.append(SignalRow(sid, r["symbol"], r["ts"], r["price"], r["direction"], r["score"],
+                                     r["threshold"]))
+                if limit is not None and len(out) >= limit:
+                    break
+        return out
+
+    def record(self, signal_id: str | None) -> dict | None:
+        """The archive record of one signal (a shallow copy) or None."""
+        if not signal_id:
+            return None
+        with self._lock:
+            rec = self._records.get(signal_id)
+            return None if rec is None else dict(rec)
+
+    def newest_signal_id(self, symbol: str | None = None) -> str | None:
+        rows = self.signals(symbol, limit=1)
+        return rows[0].signal_id if rows else None
+
+    def n_records(self) -> int:
+        with self._lock:
+            return len(self._records)
+
+    def snapshot_status(self) -> tuple[FeedStatus, dict]:
+        with self._lock:
+            st = FeedStatus(self.status.state, self.status.detail, self.status.partitions, self.status.since)
+            return st, dict(self.counters)
+
+

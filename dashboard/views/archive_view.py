@@ -1,0 +1,111 @@
+"""Archive browser: search the durable archive by symbol, time range or signal id (read-only).
+
+Results come from ``tickscope.dashboard.archive_reader.ArchiveReader`` (the archive
+store, opened read-only per search). Each row has a button that opens the
+signal in the explanation panel and a link to its replay report, served by
+``REPORT_PATH/<signal_id>`` (``tickscope.audit.report.write_report`` over the
+replayed record; ``?replay=0`` skips the replay).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from dash import Input, Output, dcc, html, no_update
+
+from tickscope.contracts.times import parse_time_ms
+from tickscope.dashboard import figures
+
+REPORT_PATH = "/_tickscope/report"
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"  # the report shows, never runs
+_SID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def layout(where: str) -> html.Div:
+    def field(label, id_, placeholder, width="200px"):
+        return html.Label(className="field", children=[
+            html.Span(label, className="muted"),
+            dcc.Input(id=id_, type="text", placeholder=placeholder, debounce=True, style={"width": width}),
+        ])
+
+    return html.Div(className="panel", children=[
+        html.Div(className="panel-head", children=[
+            html.H3("Archive", style={"margin": 0}),
+            html.Span(f"read-only: {where}", id="archive-where", className="muted"),
+        ]),
+        html.Div(className="panel-head", children=[
+            field("symbol", "archive-symbol", "e.g. EURUSD", "140px"),
+            field("from (UTC)", "archive-from", "2024-01-02T00:00 or epoch ms"),
+            field("to (UTC)", "archive-to", "inclusive"),
+            field("signal id", "archive-signal-id", "32 hex digits", "290px"),
+            html.Button("search", id="archive-search", n_clicks=0, className="btn"),
+        ]),
+        html.P(id="archive-status", className="muted", children="search the archive (newest first)"),
+        html.Div(id="archive-results"),
+    ])
+
+
+parse_time = parse_time_ms  # epoch ms or ISO-8601 (no offset = UTC); None if empty
+
+
+def results_table(rows: list[dict]) -> html.Table:
+    head = html.Tr([html.Th(h) for h in ("seq", "time (UTC)", "symbol", "direction", "score", "signal", "report")])
+    body = []
+    for r in rows:
+        sid = r["signal_id"]
+        score = r.get("score")
+        body.append(html.Tr(className="arch-row", children=[
+            html.Td(r["seq"]), html.Td(figures.utc_text(r["ts"])), html.Td(r["symbol"]),
+            html.Td(r.get("direction") or "", className=f"dir-{r.get('direction')}"),
+            html.Td(f"{score:.6f}" if isinstance(score, (int, float)) else "n/a"),
+            html.Td(html.Button(sid, id={"type": "open-signal", "sid": sid, "src": "archive"}, n_clicks=0,
+                                className="chip mono", title="open in the explanation panel")),
+            html.Td(html.A("replay report", href=f"{REPORT_PATH}/{sid}", target="_blank", className="report-link")),
+        ]))
+    return html.Table(className="arch-table", children=[html.Thead(head), html.Tbody(body)])
+
+
+def archive_search(reader, symbol, ts_from, ts_to, signal_id) -> tuple:
+    """(status text, results children)."""
+    try:
+        t1, t2 = parse_time(ts_from), parse_time(ts_to)
+    except ValueError as exc:
+        return str(exc), []
+    sid = (signal_id or "").strip().lower() or None
+    if sid is not None and not _SID.match(sid):
+        return f"signal id {signal_id!r} is not 32 hex digits", []
+    sym = (symbol or "").strip() or None
+    res = reader.search(symbol=sym, ts_from=t1, ts_to=t2, signal_id=sid)
+    if not res.ok:
+        return res.message, []
+    if not res.rows:
+        return f"no archived record matches · {res.message}", []
+    return res.message, [results_table(res.rows)]
+
+
+def register(app, reader, timings) -> None:
+    @app.callback(
+        Output("archive-status", "children"), Output("archive-results", "children"),
+        Input("archive-search", "n_clicks"), Input("archive-symbol", "value"), Input("archive-from", "value"),
+        Input("archive-to", "value"), Input("archive-signal-id", "value"), Input("view-tabs", "value"),
+        prevent_initial_call=True,
+    )
+    def _search(_n, symbol, ts_from, ts_to, signal_id, tab):
+        if tab != "archive":
+            return no_update, no_update
+        t0 = time.perf_counter()
+        try:
+            return archive_search(reader, symbol, ts_from, ts_to, signal_id)
+        finally:
+            timings.add("archive", (time.perf_counter() - t0) * 1000)
+
+    @app.server.route(REPORT_PATH + "/<signal_id>")
+    def _report(signal_id):
+        from flask import Response, request
+
+        if not _SID.match(signal_id):
+            return Response("not a signal id\n", status=400, mimetype="text/plain")
+        status, body = reader.report_html(signal_id, replay=request.args.get("replay", "1") != "0")
+        return Response(body, status=status, mimetype="text/html",
+                        headers={"Content-Security-Policy": REPORT_CSP})

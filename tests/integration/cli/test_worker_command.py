@@ -1,0 +1,34 @@
+"""Stages in separate processes: ``detect`` in one worker, ``explain`` + ``alert`` in another."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support.processes import start_worker
+from tests.support.topics import feed_ticks, read_topic
+from tickscope.transport.broker import free_port, start_broker, stop_process
+
+pytestmark = pytest.mark.integration
+
+
+def test_detect_and_explain_in_separate_processes(tmp_path):
+    listen = f"127.0.0.1:{free_port()}"
+    broker = start_broker(listen, log_path=tmp_path / "broker.log")
+    workers = []
+    try:
+        for name, agents in (("detect", "detect"), ("explain", "explain,alert")):
+            proc, log = start_worker(listen, tmp_path / name, name=name, TICKSCOPE_WORKER_AGENTS=agents)
+            workers.append((proc, log))
+        feed_ticks(listen, "sp500", "SP500")  # all 5,031 bars: a dozen or so signals
+        records = read_topic(listen, "explanations", until=lambda r: len(r) >= 3, timeout_s=120)
+    finally:
+        for proc, _ in workers:
+            stop_process(proc, 15)
+        stop_process(broker)
+    values = [json.loads(r.value) for r in records]
+    assert len(values) >= 3, workers[1][1].read_text()[-2000:]
+    assert all(v["symbol"] == "SP500" and v["additivity_error"] <= 1e-5 * max(1, abs(v["score"])) for v in values)
+    assert "agents detect, model" in workers[0][1].read_text()
+    assert "agents alert,explain, model" in workers[1][1].read_text()

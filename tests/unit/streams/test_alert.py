@@ -1,0 +1,118 @@
+"""The alert stage on real series: silent when nothing changed, firing at pinned signals when something did."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from bench.alerts_bench import stationary_bootstrap
+from tickscope.explainer import quality
+from tickscope.explainer.baseline_shapley import attention_agreement
+from tickscope.marketdata.regimes import inject
+from tickscope.marketdata.sources import load_source
+from tickscope.streams.alert import AlertEngine, AlertParams, alert_id_for
+from tickscope.streams.alert import alerts_over as run_engine
+from tickscope.streams.offline import explain_series as explain_stream
+
+CUT = 2500  # the regime change starts at this tick of the real EURUSD series
+
+
+def _deletion_sets(cells: np.ndarray, base_value: float, model_value: float, ks: tuple[int, ...], draws: int,
+                  seed: int) -> list[np.ndarray]:
+    """The cell sets to remove, in the order ``deletion_metrics`` expects:
+    for each k: top-k, then its ``draws`` random sets."""
+    sign = quality.direction(base_value, model_value)
+    rand = quality.random_cells(cells.size, ks, draws, seed)
+    out = []
+    for k, sets in zip(ks, rand):
+        out.append(quality.top_cells(cells, k, sign))
+        out.extend(sets)
+    return out
+
+
+def _faulty(record, net, baseline, seed):
+    """An explainer fault: the cell attributions are shuffled; quality recomputed by the real deletion test."""
+    cells = np.asarray(record.attributions)
+    cells = np.random.default_rng(seed).permutation(cells.reshape(-1)).reshape(cells.shape)
+    x = np.asarray(record.window, dtype=np.float32)
+    full, base = record.score, record.base_value
+    sets = _deletion_sets(cells, base, full, (8, 32), 4, seed)
+    with torch.inference_mode():
+        deleted = net(torch.from_numpy(quality.deletion_inputs(x, baseline, sets)))[0].double().numpy()
+    q = dict(record.quality, **quality.deletion_metrics(full, base, deleted, (8, 32), 4))
+    agreement = attention_agreement(np.asarray(record.attention), cells)
+    return record.model_copy(update={"attributions": cells.tolist(), "quality": q,
+                                     "attention_shap_spearman": agreement})
+
+
+class _Jumpy(torch.nn.Module):
+    """The model plus a step in the last return: explanations jump under tiny perturbations."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        score, attention = self.net(x)
+        return score + torch.sign(torch.sin(300.0 * x[:, -1, 0])), attention
+
+
+def test_stationary_real_series_stay_silent(model, reference, eurusd):
+    assert len(eurusd) == 44
+    assert run_engine(eurusd, reference) == []
+    assert run_engine(explain_stream(model, load_source("sp500"), "SP500"), reference) == []
+    boot = stationary_bootstrap(eurusd, 3000, 8.0, seed=0)
+    assert run_engine(boot, reference) == []  # 3,000 resampled real explanations: no false alarm
+
+
+def test_duplicates_are_skipped_and_alert_ids_are_deterministic(reference, eurusd):
+    engine = AlertEngine(reference, AlertParams(window_signals=2, js_segment=1e-6))
+    first = [a for r in eurusd[:3] for a in engine.observe(r, 1)]
+    again = [a for r in eurusd[:3] for a in engine.observe(r, 2)]
+    assert again == [] and engine.duplicates == 3
+    a = first[0]
+    assert first and a.alert_id == alert_id_for(a.kind, a.metric, a.symbol, eurusd[1].signal_id)
+
+
+def test_tripled_volatility_is_invisible_by_design(model, reference, eurusd):
+    """Features are volatility-scaled: the same windows (up to rounding of the rebuilt prices), no alert."""
+    recs = explain_stream(model, inject(load_source("eurusd"), CUT, "vol3"), "EURUSD")
+    assert [r.ts for r in recs] == [r.ts for r in eurusd]
+    np.testing.assert_allclose([r.feature_attributions for r in recs], [r.feature_attributions for r in eurusd],
+                               rtol=1e-4, atol=1e-7)
+    assert run_engine(recs, reference) == []
+
+
+def test_a_trend_regime_fires_segment_drift_within_ten_signals_once(model, reference):
+    rows = load_source("eurusd")
+    recs = explain_stream(model, inject(rows, CUT, "trend"), "EURUSD")
+    first = next(i for i, r in enumerate(recs) if r.ts >= rows[CUT].ts)
+    alerts = run_engine(recs, reference)
+    assert first == 25 and all(i >= first for i, _ in alerts)
+    assert [(i - first + 1, a.kind, a.symbol) for i, a in alerts] == [(10, "segment_drift", "EURUSD"),
+                                                                      (10, "segment_drift", "*")]
+    a = alerts[0][1]
+    assert a.value > a.threshold == AlertParams().js_segment and len(a.evidence) == AlertParams().window_signals
+
+
+def test_faithfulness_decay_fires_within_a_few_signals_of_an_explainer_fault(model, reference, eurusd):
+    base = model.baseline.numpy()
+    recs = eurusd[:20] + [_faulty(r, model.net, base, i) for i, r in enumerate(eurusd[20:])]
+    alerts = run_engine(recs, reference)
+    assert [(i, a.kind, a.metric, a.symbol) for i, a in alerts][:2] == [
+        (22, "faithfulness_decay", "cusum_faithfulness", "EURUSD"),
+        (22, "faithfulness_decay", "cusum_faithfulness", "*")]
+    assert all(i >= 20 for i, _ in alerts)
+
+
+def test_an_unstable_model_fires_instability_within_two_signals(model, reference, eurusd):
+    from tickscope.explainer.baseline_shapley import explain
+
+    jumpy = _Jumpy(model.net)
+    base = model.baseline.numpy()
+    bad = []
+    for r in eurusd[12:16]:
+        e = explain(jumpy, np.asarray(r.window, dtype=np.float32), base, 1)
+        bad.append(r.model_copy(update={"feature_attributions": e.features.tolist(), "quality": e.quality}))
+    alerts = run_engine(eurusd[:12] + bad, reference)
+    assert [(i, a.kind, a.metric) for i, a in alerts][:1] == [(13, "instability", "quality_stability")]

@@ -1,0 +1,67 @@
+"""Detector ``faithfulness_decay``: the explanations stopped describing the model as well as they did.
+
+Two sequences are watched with Page's (1954) one-sided lower CUSUM
+(``measures.Cusum``, in sigmas of the training reference): the deletion
+faithfulness of the top 8 cells (``quality.faithfulness[0]``: removing the
+cells the explanation ranks highest should move the score more than removing
+random ones) and the rank agreement of attention with the event-level SHAP
+(``attention_shap_spearman``). A sustained fall of either raises one alert.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tickscope.contracts.records import ArchiveRecord
+from tickscope.detectors import measures
+from tickscope.detectors.protocol import AlertParams, CalibrationSample, Finding, register
+
+FAITHFULNESS_K_INDEX = 0  # quality.faithfulness[0]: the top-8-cell deletion test
+SEQUENCES = ("faithfulness", "attention_shap_spearman")
+FIRED = 1.0  # the gate watches "did the CUSUM alarm" as 1.0 / 0.0 against 0.5
+
+
+def _value(record: ArchiveRecord, name: str) -> float | None:
+    if name == "faithfulness":
+        return (record.quality.get("faithfulness") or [None])[FAITHFULNESS_K_INDEX]
+    return record.attention_shap_spearman
+
+
+def _mean_std(values) -> dict:
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=np.float64)
+    return {"mean": float(v.mean()), "std": float(v.std(ddof=1)), "n": int(len(v))}
+
+
+@register
+class FaithfulnessDecay:
+    kind = "faithfulness_decay"
+    params = ("cusum_k", "cusum_h", "rearm_fraction", "cooldown_signals")
+    symbol_only = False
+
+    def __init__(self, reference: dict, params: AlertParams):
+        self.reference = {name: reference[name] for name in SEQUENCES}
+        self.cusums = {name: measures.Cusum(reference[name]["mean"], reference[name]["std"], params.cusum_k,
+                                            params.cusum_h) for name in SEQUENCES}
+        self.gates = {name: measures.Hysteresis(FIRED / 2, params.rearm_fraction * FIRED / 2, params.cooldown_signals)
+                      for name in SEQUENCES}
+
+    def observe(self, record: ArchiveRecord) -> list[Finding]:
+        out = []
+        for name in SEQUENCES:
+            cusum = self.cusums[name]
+            fired = cusum.step(_value(record, name))
+            if self.gates[name].step(FIRED if fired else 0.0):
+                span = max(1, cusum.n - (cusum.start or cusum.n) + 1)
+                ref = self.reference[name]
+                detail = {"reference_mean": ref["mean"], "reference_std": ref["std"], "k": cusum.k, "h": cusum.h}
+                out.append(Finding(f"cusum_{name}", cusum.h, cusum.h, span, detail, severity="warning"))
+        return out
+
+    def gauges(self) -> dict[str, float]:
+        return {f"cusum_{name}": cusum.s for name, cusum in self.cusums.items()}
+
+    @classmethod
+    def calibrate(cls, sample: CalibrationSample) -> dict:
+        faith = ((e.quality.get("faithfulness") or [None])[FAITHFULNESS_K_INDEX] for e in sample.explanations)
+        return {"faithfulness": _mean_std(faith),
+                "attention_shap_spearman": _mean_std(e.attention_shap_spearman for e in sample.explanations)}

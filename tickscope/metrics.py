@@ -1,0 +1,41 @@
+"""Prometheus metrics of the worker, named by Prometheus conventions
+(base units: seconds; counters end in ``_total``). Labels carry stage ids."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+TICKS_IN = Counter("tickscope_ticks_in_total", "Messages read from the ticks topic")
+TICKS_ACCEPTED = Counter("tickscope_ticks_accepted_total", "Valid ticks appended to a symbol window")
+TICKS_DROPPED = Counter("tickscope_ticks_dropped_total", "Valid ticks dropped by the ordering rule", ["reason"])
+DLQ = Counter("tickscope_dlq_total", "Messages sent to the dead-letter topic", ["stage", "reason"])
+WINDOWS_SCORED = Counter("tickscope_windows_scored_total", "Feature windows scored by the model")
+SIGNALS = Counter("tickscope_signals_total", "Significant signals", ["direction"])
+EXPLANATIONS = Counter("tickscope_explanations_total", "Explained signals published to the archive topic")
+STAGE_ERRORS = Counter("tickscope_stage_errors_total", "Records a stage failed on (sent to the DLQ)", ["stage"])
+EXPLAIN_SECONDS = Histogram("tickscope_explain_seconds", "Explanation time per signal", buckets=LATENCY_BUCKETS)
+SCORE_BATCH_SECONDS = Histogram("tickscope_score_batch_seconds", "Model time per scoring micro-batch",
+                                buckets=LATENCY_BUCKETS)
+END_TO_END_SECONDS = Histogram(
+    "tickscope_end_to_end_seconds",
+    "Wall time from a tick's arrival at the worker to its explanation's publish",
+    buckets=LATENCY_BUCKETS,
+)
+ADDITIVITY_ERROR = Gauge("tickscope_additivity_error", "Additivity error of the last explanation")
+CONSUMER_LAG = Gauge("tickscope_consumer_lag", "Messages behind the end of a partition", ["topic", "partition"])
+LIVENESS = Gauge("tickscope_worker_last_progress_timestamp_seconds", "Unix time the worker last processed a batch")
+UP = Gauge("tickscope_worker_up", "1 while the worker runs")
+
+# Explanation-drift and stability alerts (tickscope.detectors, docs/alerts.md).
+ALERTS = Counter("tickscope_alerts_total", "Alerts published to the alerts topic", ["kind", "severity"])
+ALERT_DUPLICATES = Counter("tickscope_alert_duplicate_explanations_total",
+                           "Re-delivered explanations skipped by signal_id")
+DRIFT_JS = Gauge("tickscope_drift_jensen_shannon",
+                 "Jensen-Shannon divergence (bits) of recent attribution shares vs reference", ["symbol", "level"])
+FAITHFULNESS_CUSUM = Gauge("tickscope_faithfulness_cusum", "Lower CUSUM statistic (sigmas) of a faithfulness sequence",
+                           ["symbol", "metric"])
+EXPLANATION_LIPSCHITZ = Gauge("tickscope_explanation_lipschitz_ratio",
+                              "Largest neighbour Lipschitz ratio of the last explanation (score per feature unit)",
+                              ["symbol"])

@@ -1,0 +1,1 @@
+"""Kafka plumbing below the stages: the embedded broker, topic creation, whole-partition reads."""
