@@ -214,7 +214,6 @@ def replay_records(records: Iterable, total: int | None = None, progress: bool =
 
 def tick_messages(path: Path, symbol: str | None) -> list:
     """Messages for SignalDetector from a JSON-lines file of tick values or a CSV (with ``symbol``)."""
-    from tickscope.contracts.dead_letters import Source
     from tickscope.marketdata.feed import tick_json
     from tickscope.marketdata.sources import SourceError, read_csv
     from tickscope.streams.detect import Message
@@ -222,7 +221,6 @@ def tick_messages(path: Path, symbol: str | None) -> list:
     path = Path(path)
     if not path.exists():
         raise ReplayError(f"{path}: no such file")
-    source_name = f"file:{path.name}"
     if path.suffix.lower() == ".csv":
         if not symbol:
             raise ReplayError(f"{path}: a CSV has no symbol column; pass --symbol")
@@ -230,7 +228,7 @@ def tick_messages(path: Path, symbol: str | None) -> list:
             rows = read_csv(path)
         except SourceError as exc:
             raise ReplayError(str(exc)) from exc
-        return [Message(symbol.encode(), tick_json(symbol, r), Source(source_name, 0, i))
+        return [Message(symbol.encode(), tick_json(symbol, r), 0, i)
                 for i, r in enumerate(rows, start=2)]  # offsets are CSV line numbers
     messages = []
     with path.open("rb") as fh:
@@ -244,7 +242,7 @@ def tick_messages(path: Path, symbol: str | None) -> list:
                         continue
                 except (ValueError, AttributeError):
                     pass  # let ingest name the bad line
-            messages.append(Message(None, line, Source(source_name, 0, i)))
+            messages.append(Message(None, line, 0, i))
     return messages
 
 
@@ -266,7 +264,7 @@ class TickReplay:
 
 
 def replay_ticks(messages: list, model, cooldown: int, max_message_bytes: int, batch_size: int,
-                 store=None) -> TickReplay:
+                 store=None, source: str = "ticks") -> TickReplay:
     """Run the detection path offline over ``messages`` and compare the fired ids with the archive."""
     import torch
 
@@ -274,7 +272,7 @@ def replay_ticks(messages: list, model, cooldown: int, max_message_bytes: int, b
     from tickscope.streams.offline import detect
 
     torch.set_num_threads(1)
-    detected = detect(messages, model, cooldown, max_message_bytes, batch_size, now_ms())
+    detected = detect(messages, model, cooldown, max_message_bytes, batch_size, now_ms(), topic=source)
     compared = set()
     if store is not None:
         first_ts = _first_ts(messages)

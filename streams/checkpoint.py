@@ -53,7 +53,7 @@ class StepFailed(RuntimeError):
 class Checkpoint:
     """One batch's way to the broker: ``send`` outputs as they exist, then ``complete`` the three steps."""
 
-    def __init__(self, producer: Producer, commit_offsets: Callable[[], Awaitable[None]]):
+    def __init__(self, producer: Producer, commit_offsets: Callable[[], Awaitable[None]] | None = None):
         self.producer = producer
         self.commit_offsets = commit_offsets
         self._pending: list[Awaitable] = []
@@ -68,14 +68,20 @@ class Checkpoint:
         except Exception as exc:
             raise StepFailed(1, exc) from exc
 
-    async def complete(self, state: Iterable[Outgoing] = ()) -> None:
-        """Run the three steps in order; raises StepFailed and stops at the first step that fails."""
-        # Step 1: every output of the batch is acknowledged by the broker.
+    async def acknowledged(self) -> None:
+        """Step 1 alone: every output sent so far is acknowledged (a stage that saves state less often than
+        it sends outputs calls this per batch, and ``complete`` at its checkpoints)."""
         try:
             for ack in self._pending:
                 await ack
         except Exception as exc:
             raise StepFailed(1, exc) from exc
+        self._pending.clear()
+
+    async def complete(self, state: Iterable[Outgoing] = ()) -> None:
+        """Run the three steps in order; raises StepFailed and stops at the first step that fails."""
+        # Step 1: every output of the batch is acknowledged by the broker.
+        await self.acknowledged()
         # Step 2: the state that includes the batch is written and acknowledged.
         try:
             saved = [await self.producer.send(record) for record in state]
@@ -85,7 +91,8 @@ class Checkpoint:
             raise StepFailed(2, exc) from exc
         # Step 3: only now may the batch's input offsets be committed.
         try:
-            await self.commit_offsets()
+            if self.commit_offsets is not None:
+                await self.commit_offsets()
         except Exception as exc:
             raise StepFailed(3, exc) from exc
         self.completed = True

@@ -1,8 +1,12 @@
-"""Stage ``ingest``: raw bytes from ``ticks`` -> a valid Tick, or a DeadLetter with a reason.
+"""Stage ``ingest``: raw bytes from ``ticks`` -> valid ticks, or a DeadLetter with a reason.
 
-Faust is given the raw bytes (value_serializer='raw'), so decoding happens
-here and an undecodable message is routed to the dead-letter topic like any
-other bad input, instead of Faust's default of logging it and committing.
+The consumer hands over raw bytes, so decoding happens here and an
+undecodable message is routed to the dead-letter topic like any other bad
+input. ``validate`` checks one single-tick message and is the reference: its
+reasons and details are the contract (docs/contracts.md). The detect stage
+decodes whole batches with ``tickscope.streams.ingest_batch``, which takes a
+fast path for plainly valid ticks and hands everything else to the checks here,
+so both give the same reasons, byte for byte.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from tickscope.contracts.records import DeadLetter, Tick
 from tickscope.contracts.times import now_ms
 
 STAGE_ID = "ingest"
-SYMBOL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/\-]{0,31}$")
+SYMBOL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/\-]{0,31}")  # the whole symbol (fullmatch: no "EURUSD\n")
 MIN_TS_MS = 315_532_800_000  # 1980-01-01T00:00:00Z: older market data is implausible here
 MAX_FUTURE_MS = 86_400_000  # a tick may be at most one day ahead of the wall clock
 MAX_PRICE = 1e12
@@ -50,9 +54,13 @@ def _number(obj: dict, name: str, *, required: bool) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise Rejected(f"bad_{name}", f"{name} must be a number, got {type(value).__name__}")
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError as exc:
+        raise Rejected(f"bad_{name}", f"{name} must be finite, got an integer of {len(str(value))} digits") from exc
+    if not math.isfinite(number):
         raise Rejected(f"bad_{name}", f"{name} must be finite")
-    return float(value)
+    return number
 
 
 def validate(raw: bytes, key: bytes | None, max_bytes: int, now: int | None = None) -> Tick:
@@ -61,21 +69,33 @@ def validate(raw: bytes, key: bytes | None, max_bytes: int, now: int | None = No
         raise Rejected("empty", "message has no value")
     if len(raw) > max_bytes:
         raise Rejected("too_large", f"{len(raw)} bytes > limit {max_bytes}")
+    obj = decode_json(raw)
+    symbol, ts, price, size = validate_object(obj, key, now_ms() if now is None else now)
+    return Tick(symbol=symbol, ts=ts, price=price, size=size)
+
+
+def decode_json(raw: bytes):
+    """The JSON value of a message; Rejected("undecodable") for anything that is not UTF-8 JSON."""
     try:
-        obj = json.loads(raw)
+        return json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         raise Rejected("undecodable", f"not UTF-8 JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise Rejected("undecodable", "JSON nested too deeply") from exc
+
+
+def validate_object(obj, key: bytes | None, now: int) -> tuple[str, int, float, float | None]:
+    """(symbol, ts ms, price, size) of one decoded tick object; Rejected with a reason label otherwise."""
     if not isinstance(obj, dict):
         raise Rejected("not_object", f"JSON value must be an object, got {type(obj).__name__}")
     symbol = obj.get("symbol")
-    if not isinstance(symbol, str) or not SYMBOL_RE.match(symbol):
+    if not isinstance(symbol, str) or not SYMBOL_RE.fullmatch(symbol):
         raise Rejected("bad_symbol", f"symbol must match {SYMBOL_RE.pattern}, got {str(symbol)[:40]!r}")
     if key is not None and key != symbol.encode("utf-8"):
         raise Rejected("key_mismatch", f"message key {key[:40]!r} is not the symbol {symbol!r}")
     if "ts" not in obj:
         raise Rejected("missing_ts", "field 'ts' is required")
     ts = parse_ts(obj["ts"])
-    now = now_ms() if now is None else now
     if not MIN_TS_MS <= ts <= now + MAX_FUTURE_MS:
         raise Rejected("implausible_ts", f"ts {ts} outside [1980-01-01, now + 1 day]")
     price = _number(obj, "price", required=True)
@@ -84,7 +104,7 @@ def validate(raw: bytes, key: bytes | None, max_bytes: int, now: int | None = No
     size = _number(obj, "size", required=False)
     if size is not None and size < 0:
         raise Rejected("bad_size", f"size must be >= 0, got {size}")
-    return Tick(symbol=symbol, ts=ts, price=price, size=size)
+    return symbol, ts, price, size
 
 
 

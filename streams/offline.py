@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tickscope.contracts.dead_letters import Source
 from tickscope.contracts.records import ArchiveRecord, DeadLetter, Signal
 from tickscope.explainer.baseline_shapley import ExplainConfig
 from tickscope.marketdata.feed import tick_json
-from tickscope.streams.detect import Message, SignalDetector
+from tickscope.streams.detect import Batch, Message, SignalDetector
 from tickscope.streams.explain import Explaining, explain_signal
 
 OFFLINE_TOPIC = "ticks"
@@ -30,23 +29,23 @@ class Detected:
     last_ts: dict[str, int] = field(default_factory=dict)  # symbol -> ts of its last accepted tick
 
 
-def tick_messages(symbol: str, rows, topic: str = OFFLINE_TOPIC) -> list[Message]:
+def tick_messages(symbol: str, rows, first_offset: int = 0) -> list[Message]:
     """Messages for ``SignalDetector`` from market data rows, keyed and encoded as ``tickscope feed`` sends them."""
     key = symbol.encode()
-    return [Message(key, tick_json(symbol, r), Source(topic, 0, i)) for i, r in enumerate(rows)]
+    return [Message(key, tick_json(symbol, r), 0, first_offset + i) for i, r in enumerate(rows)]
 
 
 def detect(messages: list[Message], model, cooldown: int = 8, max_message_bytes: int = 4096,
-           batch_size: int = 256, now_ms: int = 0) -> Detected:
-    """Run the detect stage over ``messages`` in micro-batches of ``batch_size``."""
-    detector = SignalDetector(model, cooldown, max_message_bytes)
+           batch_size: int = 256, now_ms: int = 0, topic: str = OFFLINE_TOPIC) -> Detected:
+    """Run the detect stage over ``messages`` in batches of ``batch_size``."""
+    detector = SignalDetector(model, cooldown, max_message_bytes, capacity=max(1, len({m.key for m in messages})))
     out = Detected()
     for start in range(0, len(messages), batch_size):
-        outcome = detector.process(messages[start:start + batch_size], now_ms)
+        outcome = detector.process(Batch.of(messages[start:start + batch_size], topic), now_ms)
         out.signals += outcome.signals
         out.dead_letters += outcome.dead_letters
         out.accepted += outcome.accepted
-    out.last_ts = {symbol: h.last_ts for symbol, h in detector.histories.items()}
+    out.last_ts = {s: detector.windows.state_of(s)[2]["last_ts"] for s in detector.windows.index}
     return out
 
 

@@ -1,89 +1,69 @@
-"""Per-symbol window state that survives crashes, restarts and rebalances.
+"""Keyed stage state that survives crashes, restarts and rebalances, through a changelog topic.
 
 Why not a Faust Table: a table's changelog write is not ordered after the
-signals its update produced, and a replayed tick then looks like a duplicate
-and its lost signal is never re-sent. Here the order is explicit:
+outputs its update produced, and a replayed input then looks like a duplicate
+and its lost output is never re-sent. Here the order is explicit
+(``tickscope.streams.checkpoint``):
 
-1. A micro-batch updates the in-memory histories and yields signals.
-2. The agent sends the signals and waits for the broker's ack.
-3. Only then is each changed symbol's history written to the changelog topic
-   (key = symbol, partition = the tick's partition), stamped with the offset
-   of the last tick it includes (``applied_offset``).
+1. A batch updates the in-memory state and yields outputs.
+2. The outputs are sent and acknowledged.
+3. Only then is each changed key's state written to the changelog (key = the
+   state's key, partition = the input partition that owns it), stamped with
+   the offset of the last input it includes (``applied_offset``).
+4. Only then are the input offsets committed.
 
-After a crash the worker resumes from the last committed offset; ticks whose
-offset is <= their symbol's ``applied_offset`` are skipped (their signals were
-acked before the state was written), and the rest are processed again,
-giving the same signals with the same ids (consumers de-duplicate by id).
+After a crash a stage resumes from the last committed offset; inputs whose
+offset is <= their key's ``applied_offset`` are skipped (their outputs were
+acknowledged before the state was written), and the rest are processed again,
+giving the same outputs with the same ids (consumers de-duplicate by id).
 
-A partition's state is (re)loaded from the changelog whenever the next offset
-seen on it is not the one expected: on first sight, after a rewind (crash,
-re-delivery) and after a forward jump (another worker owned it meanwhile).
+A changelog record is JSON: ``{"schema_version", "key", "partition",
+"applied_offset", "state"}``; an evicted key is written as a tombstone
+(``"state": null``). When a partition is loaded, each key keeps the record with
+the highest ``applied_offset``, not the last one in the log: a worker that
+stalled past its session may still write after the new owner took over, and
+its older state must not win. Ties go to the later record (a tombstone written
+after the state it removes).
 """
 
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
-from tickscope.features.history import SymbolHistory
-
-STATE_SCHEMA_VERSION = 1
-log = logging.getLogger("tickscope.state")
+STATE_SCHEMA_VERSION = 2  # 1: a symbol's window history at the top level (read, never written)
 
 
-def encode_history(symbol: str, partition: int, history: SymbolHistory) -> bytes:
-    body = {"schema_version": STATE_SCHEMA_VERSION, "symbol": symbol, "partition": partition, **history.to_dict()}
-    return json.dumps(body, separators=(",", ":")).encode("utf-8")
+def encode_state(key: str, partition: int, applied_offset: int, state: dict | None) -> bytes:
+    """One changelog value; ``state`` None is the tombstone of an evicted key."""
+    body = {"schema_version": STATE_SCHEMA_VERSION, "key": key, "partition": partition,
+            "applied_offset": applied_offset, "state": state}
+    return json.dumps(body, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
-def decode_history(raw: bytes) -> tuple[str, SymbolHistory]:
+def decode_state(raw: bytes) -> tuple[str, int, dict | None]:
+    """(key, applied_offset, state or None) of one changelog value; ValueError if it is not one."""
     body = json.loads(raw)
-    if int(body.get("schema_version", 0)) > STATE_SCHEMA_VERSION:
-        raise ValueError(f"window state schema_version {body['schema_version']} is newer than this worker")
-    return body["symbol"], SymbolHistory.from_dict(body)
+    if not isinstance(body, dict):
+        raise ValueError("not a changelog record")
+    version = int(body.get("schema_version", 0))
+    if version > STATE_SCHEMA_VERSION:
+        raise ValueError(f"state schema_version {version} is newer than this worker")
+    if version == 1:  # a window history written before the envelope: the history is the state
+        state = {k: v for k, v in body.items() if k not in ("schema_version", "symbol", "partition")}
+        return str(body["symbol"]), int(body.get("applied_offset", -1)), state
+    if not isinstance(body.get("key"), str):
+        raise ValueError("not a changelog record")
+    return body["key"], int(body["applied_offset"]), body.get("state")
 
 
-def replay_changelog(values: Iterable[bytes]) -> dict[str, SymbolHistory]:
-    """Latest history per symbol from a partition's changelog values, oldest first."""
-    latest: dict[str, SymbolHistory] = {}
+def latest_states(values: Iterable[bytes | None]) -> dict[str, tuple[int, dict]]:
+    """key -> (applied_offset, state) of a partition's changelog, oldest first; tombstoned keys are absent."""
+    best: dict[str, tuple[int, dict | None]] = {}
     for raw in values:
         if raw is None:
             continue
-        symbol, history = decode_history(raw)
-        latest[symbol] = history
-    return latest
-
-
-class WindowStore:
-    """Symbol histories grouped by the ticks partition that owns them."""
-
-    def __init__(self, load_partition: Callable[[int], Iterable[bytes]]):
-        self.load_partition = load_partition
-        self.histories: dict[str, SymbolHistory] = {}
-        self.partition_of: dict[str, int] = {}
-        self.next_offset: dict[int, int] = {}
-        self.reloads = 0
-
-    def ensure(self, partition: int, offset: int) -> None:
-        """Reload the partition's state unless ``offset`` is the next one expected."""
-        if self.next_offset.get(partition) != offset:
-            self._reload(partition, offset)
-        self.next_offset[partition] = offset + 1
-
-    def _reload(self, partition: int, offset: int) -> None:
-        for symbol in [s for s, p in self.partition_of.items() if p == partition]:
-            del self.histories[symbol], self.partition_of[symbol]
-        loaded = replay_changelog(self.load_partition(partition))
-        for symbol, history in loaded.items():
-            self.histories[symbol] = history
-            self.partition_of[symbol] = partition
-        self.reloads += 1
-        log.info("state of partition %d reloaded at offset %d (expected %s): %s", partition, offset,
-                 self.next_offset.get(partition), {s: h.applied_offset for s, h in loaded.items()})
-
-    def get(self, symbol: str, partition: int) -> SymbolHistory:
-        if symbol not in self.histories:
-            self.histories[symbol] = SymbolHistory()
-        self.partition_of[symbol] = partition
-        return self.histories[symbol]
+        key, offset, state = decode_state(raw)
+        if key not in best or offset >= best[key][0]:
+            best[key] = (offset, state)
+    return {k: (o, s) for k, (o, s) in best.items() if s is not None}

@@ -25,6 +25,11 @@ END_TO_END_SECONDS = Histogram(
 )
 ADDITIVITY_ERROR = Gauge("tickscope_additivity_error", "Additivity error of the last explanation")
 CONSUMER_LAG = Gauge("tickscope_consumer_lag", "Messages behind the end of a partition", ["topic", "partition"])
+SYMBOL_EVICTIONS = Counter("tickscope_symbol_evictions_total",
+                           "Per-symbol state evicted (least recently seen) to keep memory bounded", ["stage"])
+INPUT_GAP = Counter("tickscope_input_gap_messages_total",
+                    "Messages a consumer could not read because retention deleted them before it got there",
+                    ["stage", "topic"])
 LIVENESS = Gauge("tickscope_worker_last_progress_timestamp_seconds", "Unix time the worker last processed a batch")
 UP = Gauge("tickscope_worker_up", "1 while the worker runs")
 

@@ -42,9 +42,14 @@ class Settings(BaseSettings):
     worker_agents: str = Field("detect,explain,alert", description="agents this worker runs, comma separated")
     model_version: str | None = Field(None, description="sha256 of the model artifact; None = shipped default")
     signal_cooldown_ticks: int = Field(8, ge=0, description="ticks a symbol stays quiet after a signal")
-    batch_size: int = Field(1024, ge=1, description="max ticks per micro-batch")
-    batch_within_s: float = Field(0.02, gt=0,
-                                  description="max wait to fill a micro-batch, seconds (latency vs per-batch overhead)")
+    batch_size: int = Field(4096, ge=1, le=65_536,
+                            description="max tick messages the detect stage takes from one fetch (one batch)")
+    checkpoint_interval_s: float = Field(0.5, gt=0, description="detect: seconds between saving the window state "
+                                         "and committing offsets (outputs are sent per batch, whatever this is)")
+    max_symbols: int = Field(100_000, ge=1, le=2_000_000,
+                             description="symbols whose windows a detect process keeps; the least recently seen "
+                                         "beyond it are evicted")
+    max_array_bytes: int = Field(262_144, ge=64, description="max bytes of a message holding several ticks")
     explain_batch_size: int = Field(16, ge=1,
                                     description="max signals explained before their records are sent together")
     explain_batch_within_s: float = Field(0.002, gt=0, description="max wait for more signals to batch, seconds")

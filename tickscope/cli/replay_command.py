@@ -133,7 +133,7 @@ def _run_ticks(args, settings, target) -> int:
         print(f"tickscope replay: no archive to compare with ({exc}); showing fired signals only", file=sys.stderr)
     try:
         result = replay_ticks(messages, model, settings.signal_cooldown_ticks, settings.max_message_bytes,
-                              settings.batch_size, store)
+                              settings.batch_size, store, source=f"file:{args.ticks.name}")
     finally:
         if store is not None:
             store.close()

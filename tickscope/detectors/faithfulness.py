@@ -60,6 +60,14 @@ class FaithfulnessDecay:
     def gauges(self) -> dict[str, float]:
         return {f"cusum_{name}": cusum.s for name, cusum in self.cusums.items()}
 
+    def state(self) -> dict:
+        return {name: {"cusum": self.cusums[name].state(), "gate": self.gates[name].state()} for name in SEQUENCES}
+
+    def restore(self, state: dict) -> None:
+        for name in SEQUENCES:
+            self.cusums[name].restore(state[name]["cusum"])
+            self.gates[name].restore(state[name]["gate"])
+
     @classmethod
     def calibrate(cls, sample: CalibrationSample) -> dict:
         faith = ((e.quality.get("faithfulness") or [None])[FAITHFULNESS_K_INDEX] for e in sample.explanations)

@@ -73,6 +73,16 @@ class Instability:
     def gauges(self) -> dict[str, float]:
         return {"lipschitz": self.ratio or 0.0}
 
+    def state(self) -> dict:
+        return {"neighbours": self.neighbours.state(), "stability_gate": self.stability_gate.state(),
+                "lipschitz_gate": self.lipschitz_gate.state(), "ratio": self.ratio}
+
+    def restore(self, state: dict) -> None:
+        self.neighbours.restore(state["neighbours"])
+        self.stability_gate.restore(state["stability_gate"])
+        self.lipschitz_gate.restore(state["lipschitz_gate"])
+        self.ratio = state["ratio"]
+
     @classmethod
     def calibrate(cls, sample: CalibrationSample) -> dict:
         stab = np.asarray([e.quality["stability"] for e in sample.explanations

@@ -30,12 +30,27 @@ a cooldown (in signals) has passed.
 
 from __future__ import annotations
 
+import base64
 from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 
 _TINY = 1e-12
+
+
+def pack(a) -> str:
+    """An array as exact text for a changelog: float32 bytes when that loses nothing, else float64 (base64)."""
+    a = np.asarray(a, dtype=np.float64)
+    if np.array_equal(a.astype(np.float32).astype(np.float64), a, equal_nan=True):
+        return "f4:" + base64.b64encode(a.astype("<f4").tobytes()).decode("ascii")
+    return "f8:" + base64.b64encode(a.astype("<f8").tobytes()).decode("ascii")
+
+
+def unpack(text: str) -> np.ndarray:
+    """The float64 array ``pack`` wrote (flat)."""
+    kind, _, data = text.partition(":")
+    return np.frombuffer(base64.b64decode(data), dtype={"f4": "<f4", "f8": "<f8"}[kind]).astype(np.float64)
 
 
 def shares(values) -> np.ndarray | None:
@@ -100,6 +115,13 @@ class ShareWindow:
     def mean(self) -> np.ndarray:
         return np.mean(np.stack(self.items), axis=0)
 
+    def state(self) -> list[str]:
+        return [pack(v) for v in self.items]
+
+    def restore(self, state: list[str]) -> None:
+        self.items.clear()
+        self.items.extend(unpack(v) for v in state)
+
 
 @dataclass
 class Hysteresis:
@@ -122,6 +144,12 @@ class Hysteresis:
         if not self.armed and value < self.low and self.since >= self.cooldown:
             self.armed = True
         return False
+
+    def state(self) -> dict:
+        return {"armed": self.armed, "since": self.since}
+
+    def restore(self, state: dict) -> None:
+        self.armed, self.since = bool(state["armed"]), int(state["since"])
 
 
 @dataclass
@@ -157,6 +185,12 @@ class Cusum:
             return True
         return False
 
+    def state(self) -> dict:
+        return {"s": self.s, "n": self.n, "start": self.start}
+
+    def restore(self, state: dict) -> None:
+        self.s, self.n, self.start = float(state["s"]), int(state["n"]), state["start"]
+
 
 @dataclass
 class NeighbourStability:
@@ -185,3 +219,9 @@ class NeighbourStability:
         while len(self.seen) > self.history:
             self.seen.popleft()
         return best, best_tag
+
+    def state(self) -> list:
+        return [[pack(x), pack(phi), tag] for x, phi, tag in self.seen]
+
+    def restore(self, state: list) -> None:
+        self.seen = deque((unpack(x), unpack(phi), tag) for x, phi, tag in state)

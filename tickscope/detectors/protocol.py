@@ -98,6 +98,12 @@ class Detector(Protocol):
     def gauges(self) -> dict[str, float]:
         """The latest value of each watched statistic, by name, for the Prometheus gauges."""
 
+    def state(self) -> dict:
+        """Everything ``observe`` depends on, as plain JSON: what the alert stage's changelog saves."""
+
+    def restore(self, state: dict) -> None:
+        """Continue exactly where the detector that produced ``state`` stopped."""
+
     @classmethod
     def calibrate(cls, sample: CalibrationSample) -> dict:
         """The keys of the model version's reference that this detector reads."""

@@ -52,6 +52,13 @@ class RankChange:
     def gauges(self) -> dict[str, float]:
         return {}
 
+    def state(self) -> dict:
+        return {"window": self.window.state(), "gate": self.gate.state()}
+
+    def restore(self, state: dict) -> None:
+        self.window.restore(state["window"])
+        self.gate.restore(state["gate"])
+
     @classmethod
     def calibrate(cls, sample: CalibrationSample) -> dict:
         shares = np.stack([s for s in (measures.shares(e.features) for e in sample.explanations) if s is not None])

@@ -55,6 +55,14 @@ class ShareDrift:
     def gauges(self) -> dict[str, float]:
         return {} if self.value is None else {f"js_{self.level}": self.value}
 
+    def state(self) -> dict:
+        return {"window": self.window.state(), "gate": self.gate.state(), "value": self.value}
+
+    def restore(self, state: dict) -> None:
+        self.window.restore(state["window"])
+        self.gate.restore(state["gate"])
+        self.value = state["value"]
+
     def _attributions(self, record: ArchiveRecord) -> list[float]:
         raise NotImplementedError
 

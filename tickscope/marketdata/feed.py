@@ -16,12 +16,21 @@ from collections.abc import Iterator
 from tickscope.marketdata.sources import TickRow
 
 
-def tick_json(symbol: str, row: TickRow) -> bytes:
-    """The wire form of one tick (docs/contracts.md): compact JSON, ``size`` only when known."""
+def _tick(symbol: str, row: TickRow) -> dict:
     body = {"symbol": symbol, "ts": row.ts, "price": row.price}
     if row.size is not None:
         body["size"] = row.size
-    return json.dumps(body, separators=(",", ":")).encode("utf-8")
+    return body
+
+
+def tick_json(symbol: str, row: TickRow) -> bytes:
+    """The wire form of one tick (docs/contracts.md): compact JSON, ``size`` only when known."""
+    return json.dumps(_tick(symbol, row), separators=(",", ":")).encode("utf-8")
+
+
+def ticks_json(symbol: str, rows: list[TickRow]) -> bytes:
+    """Several ticks of one symbol in one message (the optional array form of docs/contracts.md)."""
+    return json.dumps([_tick(symbol, r) for r in rows], separators=(",", ":")).encode("utf-8")
 
 
 def replay(rows: list[TickRow], loop: bool) -> Iterator[TickRow]:
@@ -55,18 +64,31 @@ class Pacer:
 
 
 def publish(producer, topic: str, symbol: str, rows: list[TickRow], speed: float,
-            limit: int | None = None, loop: bool = False, progress=None) -> int:
-    """Send ticks through a kafka-python producer; returns how many were sent."""
-    pacer = Pacer(speed)
+            limit: int | None = None, loop: bool = False, progress=None, per_message: int = 1) -> int:
+    """Send ticks through a kafka-python producer, ``per_message`` ticks to a message (more than one: the
+    array form); returns how many ticks were sent. ``speed`` is in ticks per second."""
+    pacer = Pacer(speed / per_message if speed else 0.0)
     sent = 0
     key = symbol.encode("utf-8")
+    pending: list[TickRow] = []
     for row in replay(rows, loop):
-        if limit is not None and sent >= limit:
+        if limit is not None and sent + len(pending) >= limit:
             break
-        producer.send(topic, key=key, value=tick_json(symbol, row))
-        sent += 1
-        if progress is not None:
-            progress.update(1)
+        pending.append(row)
+        if len(pending) < per_message:
+            continue
+        sent += _send(producer, topic, key, symbol, pending, progress)
+        pending = []
         pacer.tick()
+    if pending:
+        sent += _send(producer, topic, key, symbol, pending, progress)
     producer.flush()
     return sent
+
+
+def _send(producer, topic: str, key: bytes, symbol: str, rows: list[TickRow], progress) -> int:
+    value = tick_json(symbol, rows[0]) if len(rows) == 1 else ticks_json(symbol, rows)
+    producer.send(topic, key=key, value=value)
+    if progress is not None:
+        progress.update(len(rows))
+    return len(rows)

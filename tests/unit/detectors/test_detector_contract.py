@@ -102,3 +102,20 @@ def test_findings_and_gauges_are_well_formed(detector_cls, reference, drifted):
     assert all(isinstance(k, str) and math.isfinite(v) for k, v in detector.gauges().items())
     if detector_cls.kind != "rank_change":  # thresholds near zero: every other detector must have fired
         assert findings, f"{detector_cls.kind} never fired even with thresholds near zero"
+
+
+@pytest.mark.parametrize("detector_cls", DETECTORS, ids=lambda d: d.kind)
+def test_state_survives_a_json_round_trip_mid_stream(detector_cls, reference, drifted):
+    """What a restart does: save the state as JSON halfway, restore it into a fresh instance, carry on."""
+    import json
+
+    params = AlertParams(window_signals=4, cooldown_signals=2)
+    whole = detector_cls(reference, params)
+    expected = [(i, f) for i, rec in enumerate(drifted) for f in whole.observe(rec)]
+    first, second = detector_cls(reference, params), detector_cls(reference, params)
+    half = len(drifted) // 2
+    found = [(i, f) for i, rec in enumerate(drifted[:half]) for f in first.observe(rec)]
+    second.restore(json.loads(json.dumps(first.state())))
+    found += [(half + i, f) for i, rec in enumerate(drifted[half:]) for f in second.observe(rec)]
+    assert found == expected
+    assert second.state() == whole.state()

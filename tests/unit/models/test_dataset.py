@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from tickscope.features.history import SymbolHistory, advance
 from tickscope.features.window import HISTORY, window_from_history
 from tickscope.marketdata.sources import TickRow
 from tickscope.models.dataset import HORIZON, TARGET_CLIP, build_samples, forward_return_z, split_source
@@ -32,16 +31,22 @@ def test_windows_equal_window_from_history_on_the_same_slice():
         np.testing.assert_array_equal(samples.windows[k], expected)
 
 
-def test_windows_equal_the_worker_ring_buffer():
+def test_windows_equal_the_worker_ring_buffer(model):
+    """The detect stage's own rings, fed one tick per batch, hold the training windows bit for bit."""
+    from tickscope.marketdata.feed import tick_json
+    from tickscope.streams.detect import Batch, Message, SignalDetector
+
     rows = _rows()
     samples = build_samples(rows)
-    history = SymbolHistory()
+    detector = SignalDetector(model, 8, 4096)
     by_end = {int(i): k for k, i in enumerate(samples.end_idx)}
     checked = 0
     for i, r in enumerate(rows):
-        advance(history, r.ts, r.price, r.size)
+        live = TickRow(ts=1_700_000_000_000 + r.ts, price=r.price, size=r.size)  # a plausible wall-clock ts
+        detector.process(Batch.of([Message(b"EURUSD", tick_json("EURUSD", live), 0, i)]), 1)
         if i in by_end:
-            np.testing.assert_array_equal(samples.windows[by_end[i]], _recomputed_window(history))
+            ring = detector.windows.rows[detector.windows.index["EURUSD"]]
+            np.testing.assert_array_equal(samples.windows[by_end[i]], ring)
             checked += 1
     assert checked == len(samples)
 

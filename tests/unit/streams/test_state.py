@@ -1,59 +1,59 @@
-"""Window state: a restart from saved state, or a partition reload, gives the uninterrupted run's signals."""
+"""Window state: a restart from saved state, or a stale write, gives the uninterrupted run's signals."""
 
 from __future__ import annotations
 
-from tickscope import models
-from tickscope.contracts.dead_letters import Source
-from tickscope.marketdata.feed import tick_json
+from tests.unit.streams.conftest import messages, run
 from tickscope.marketdata.sources import load_source
-from tickscope.streams.detect import Message, SignalDetector
+from tickscope.streams.detect import Batch, SignalDetector
+from tickscope.streams.state import decode_state, encode_state, latest_states
 
 
-def _messages(rows, start=0, partition=0):
-    return [Message(b"EURUSD", tick_json("EURUSD", r), Source("ticks", partition, start + i))
-            for i, r in enumerate(rows)]
+def _save(detector: SignalDetector, symbols) -> list[bytes]:
+    out = []
+    for symbol in symbols:
+        partition, applied, state = detector.windows.state_of(symbol)
+        out.append(encode_state(symbol, partition, applied, state))
+    return out
 
 
-def test_restart_from_saved_state_gives_the_same_signals_as_an_uninterrupted_run():
-    """Crash model: state saved after batch k, offsets committed earlier, ticks re-delivered."""
-    from tickscope.streams.state import encode_history
-
-    model = models.load()
-    rows = load_source("eurusd")[:1200]
-    msgs = _messages(rows)
-    straight = SignalDetector(model, 8, 4096)
-    expected = [s.signal_id for i in range(0, 1200, 100) for s in straight.process(msgs[i : i + 100], 1).signals]
-
-    changelog: list[bytes] = []
+def test_restart_from_saved_state_gives_the_same_signals_as_an_uninterrupted_run(model):
+    """Crash model: state saved after offset 699, offsets committed only to 400, ticks re-delivered."""
+    msgs = messages("EURUSD", load_source("eurusd")[:1200])
+    expected = [s.signal_id for o in run(SignalDetector(model, 8, 4096), msgs, 100) for s in o.signals]
     first = SignalDetector(model, 8, 4096)
-    got = []
-    for i in range(0, 700, 100):
-        out = first.process(msgs[i : i + 100], 1)
-        got += [s.signal_id for s in out.signals]
-        changelog += [encode_history(sym, p, first.histories[sym]) for sym, p in out.changed.items()]
-    # the crash: the worker dies after saving state through offset 699; offsets were committed only to 400
-    from tickscope.streams.state import WindowStore
-
-    second = SignalDetector(model, 8, 4096, store=WindowStore(lambda p: list(changelog)))
-    outs = [second.process(msgs[i : i + 100], 1) for i in range(400, 1200, 100)]
+    outs = run(first, msgs[:700], 100)
+    got = [s.signal_id for o in outs for s in o.signals]
+    changelog = _save(first, set().union(*(o.changed for o in outs)))
+    second = SignalDetector(model, 8, 4096)
+    for symbol, (applied, state) in latest_states(changelog).items():
+        second.windows.load(symbol, 0, applied, state)
+    outs = run(second, msgs[400:], 100)
     got += [s.signal_id for o in outs for s in o.signals]
     assert sum(o.replayed for o in outs) == 300
     assert got == expected
 
 
-def test_a_rewind_or_jump_in_offsets_reloads_the_partition_state():
-    from tickscope.streams.state import WindowStore, encode_history
-
-    saved = []
-    store = WindowStore(lambda p: list(saved))
-    det = SignalDetector(models.load(), 8, 4096, store=store)
-    rows = load_source("eurusd")[:300]
-    det.process(_messages(rows[:100]), 1)
-    assert store.reloads == 1
-    saved.append(encode_history("EURUSD", 0, det.histories["EURUSD"]))
-    det.process(_messages(rows[100:200], start=100), 1)
-    assert store.reloads == 1  # contiguous: no reload
-    det.process(_messages(rows[150:200], start=150), 1)  # rewind: back to the saved state (through offset 99)
-    assert store.reloads == 2 and det.histories["EURUSD"].applied_offset == 199
+def test_the_record_with_the_highest_applied_offset_wins_and_tombstones_remove(model):
+    detector = SignalDetector(model, 8, 4096)
+    rows = load_source("eurusd")[:120]
+    detector.process(Batch.of(messages("EURUSD", rows[:100])), 1)
+    newer = _save(detector, ["EURUSD"])
+    detector.process(Batch.of(messages("EURUSD", rows[100:], start=100)), 1)
+    newest = _save(detector, ["EURUSD"])
+    stale_late_write = newer  # a stalled worker writing its older state after the new owner's
+    assert latest_states(newest + stale_late_write)["EURUSD"][0] == 119
+    tombstone = encode_state("EURUSD", 0, 119, None)
+    assert latest_states(newest + [tombstone]) == {} and latest_states(newest + [tombstone] + newest) != {}
+    assert decode_state(tombstone) == ("EURUSD", 119, None)
 
 
+def test_a_changelog_written_before_the_envelope_still_loads(model):
+    import json
+
+    old = json.dumps({"schema_version": 1, "symbol": "EURUSD", "partition": 0, "last_ts": 5, "prices": [1.0, 2.0],
+                      "sizes": [None, 3.0], "cooldown": 2, "applied_offset": 41}).encode()
+    applied, state = latest_states([old])["EURUSD"]
+    detector = SignalDetector(model, 8, 4096)
+    detector.windows.load("EURUSD", 0, applied, state)
+    assert detector.windows.state_of("EURUSD") == (0, 41, {"last_ts": 5, "prices": [1.0, 2.0], "sizes": [None, 3.0],
+                                                           "cooldown": 2})
