@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl
 
 import faust
+import mode
 
 from tickscope.settings import Settings
 from tickscope.streams.checkpoint import Checkpoint, Outgoing
@@ -78,6 +79,7 @@ def faust_app(settings: Settings, group: str) -> faust.App:
         broker_heartbeat_interval=settings.broker_heartbeat_interval_s,
         consumer_auto_offset_reset="earliest",
         producer_max_batch_size=PRODUCER_BATCH_BYTES,
+        agent_supervisor=mode.CrashingSupervisor,  # an agent that raises takes the worker down: never half alive
         datadir=str(settings.data_dir / "faust"),
     )
 

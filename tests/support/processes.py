@@ -33,11 +33,12 @@ def spawn(args: list[str], env: dict, log_path: Path) -> subprocess.Popen:
     return _spawn(args, env, log_path, cwd=REPO)
 
 
-def start_worker(bootstrap: str, data_dir: Path, name: str = "worker", **extra) -> tuple[subprocess.Popen, Path]:
-    """A real ``tickscope worker`` process; returns once Faust reports it ready."""
+def start_worker(bootstrap: str, data_dir: Path, name: str = "worker", args: tuple[str, ...] = (),
+                 **extra) -> tuple[subprocess.Popen, Path]:
+    """A real ``tickscope worker ARGS`` process; returns once Faust reports it ready."""
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir / f"{name}.log"
     offset = log.stat().st_size if log.exists() else 0
-    proc = spawn(["worker"], worker_env(bootstrap, data_dir, **extra), log)
+    proc = spawn(["worker", *args], worker_env(bootstrap, data_dir, **extra), log)
     wait_for_log(log, READY, 90, proc, offset)
     return proc, log

@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-TARGETS = ("model", "explain", "archive", "pipeline", "dashboard", "alerts")
+TARGETS = ("model", "explain", "archive", "pipeline", "memory", "dashboard", "alerts")
 
 
 def add_parser(sub):

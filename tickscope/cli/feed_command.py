@@ -14,6 +14,8 @@ def add_parser(sub):
     p.add_argument("--speed", type=float, default=0.0, help="ticks per second; 0 = as fast as possible (default 0)")
     p.add_argument("--limit", type=int, default=None, help="stop after this many ticks")
     p.add_argument("--loop", action="store_true", help="replay forever, shifting timestamps forward each pass")
+    p.add_argument("--per-message", type=int, default=1, metavar="N",
+                   help="ticks per message: above 1, each message is a JSON array of N ticks (default 1)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return p
 
@@ -29,6 +31,9 @@ def run(args) -> int:
     from tickscope.transport.topics import ensure_topics
 
     settings = get_settings()
+    if args.per_message < 1:
+        print("tickscope feed: --per-message must be at least 1", file=sys.stderr)
+        return 2
     try:
         rows = load_source(args.source)
     except SourceError as exc:
@@ -43,7 +48,8 @@ def run(args) -> int:
         return 2
     total = args.limit if args.loop else min(len(rows), args.limit or len(rows))
     with tqdm(total=total, unit="tick", desc=f"{symbol} <- {args.source}", disable=args.no_progress) as bar:
-        sent = publish(producer, settings.topic_ticks, symbol, rows, args.speed, args.limit, args.loop, bar)
+        sent = publish(producer, settings.topic_ticks, symbol, rows, args.speed, args.limit, args.loop, bar,
+                       per_message=args.per_message)
     producer.close()
     print(f"tickscope feed: published {sent} ticks of {symbol} to {settings.topic_ticks}", flush=True)
     return 0

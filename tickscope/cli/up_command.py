@@ -1,4 +1,6 @@
-"""``tickscope up``: broker (unless TICKSCOPE_KAFKA_BOOTSTRAP is set), worker, archiver, dashboard, live feeds.
+"""``tickscope up``: broker (unless TICKSCOPE_KAFKA_BOOTSTRAP is set), workers, archiver, dashboard, live feeds.
+
+Workers: one detect process, and one explain + alert process per remaining core (``worker_layout``).
 
 Ctrl-C (or SIGTERM) stops every child cleanly and leaves no process behind.
 """
@@ -61,11 +63,11 @@ def _log(settings, name):
 def _start_children(sup, args, env, settings) -> None:
     port = args.port or settings.dashboard_port
     metrics_port = settings.metrics_port
-    for name, agents, port_offset in (("worker-detect", "detect", 0), ("worker-explain", "explain,alert", 1)):
-        stage_env = dict(env, TICKSCOPE_WORKER_AGENTS=agents)  # one core per stage process
+    for offset, (name, agents) in enumerate(worker_layout(explain_processes())):
+        stage_env = dict(env)  # one core per stage process
         if metrics_port:
-            stage_env["TICKSCOPE_METRICS_PORT"] = str(metrics_port + port_offset)
-        sup.start(name, ["worker"], stage_env)
+            stage_env["TICKSCOPE_METRICS_PORT"] = str(metrics_port + offset)
+        sup.start(name, ["worker", "--agents", agents], stage_env)
     sup.start("archiver", ["archiver"], env)
     sup.start("dashboard", ["dashboard", "--port", str(port)], env)
     for spec in args.feed or DEFAULT_FEEDS:
@@ -74,6 +76,17 @@ def _start_children(sup, args, env, settings) -> None:
                                      "--loop", "--no-progress"], env)
     print(f"tickscope up: dashboard http://{settings.dashboard_host}:{port}  "
           f"(logs in {settings.data_dir / 'logs'}; Ctrl-C stops everything)", flush=True)
+
+
+def explain_processes(cores: int | None = None) -> int:
+    """Explanation is the costly stage: every core but the one detect uses gets an explain process (at least one)."""
+    return max(1, (cores or os.cpu_count() or 1) - 1)
+
+
+def worker_layout(explainers: int) -> list[tuple[str, str]]:
+    """(process name, agents): one detect process, then explain + alert processes sharing ``signals`` and
+    ``explanations`` partitions (same agents, same consumer group)."""
+    return [("worker-detect", "detect")] + [(f"worker-explain-{i + 1}", "alert,explain") for i in range(explainers)]
 
 
 def _parse_feed(spec: str) -> tuple[str, str, str]:

@@ -7,7 +7,13 @@ import sys
 
 
 def add_parser(sub):
-    p = sub.add_parser("worker", help="run the streaming worker (Faust): ticks -> explained signals")
+    p = sub.add_parser("worker", help="run the streaming worker (Faust): ticks -> explained signals",
+                       description="Processes running the same agents share their topics' partitions, so "
+                                   "`tickscope worker --agents explain,alert` started N times explains with N "
+                                   "processes.")
+    p.add_argument("--agents", default=None, metavar="LIST",
+                   help="agents to run, comma separated: detect, explain, alert (env TICKSCOPE_WORKER_AGENTS, "
+                        "default all three)")
     p.add_argument("--loglevel", default="info", help="debug, info, warning (default info)")
     return p
 
@@ -22,6 +28,8 @@ def run(args) -> int:
     from tickscope.transport.topics import ensure_topics
 
     settings = get_settings()
+    if args.agents is not None:
+        settings = settings.model_copy(update={"worker_agents": args.agents})
     try:
         agents = settings.agent_set
     except ValueError as exc:
