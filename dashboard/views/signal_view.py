@@ -95,13 +95,14 @@ def explanation_view(store, selected: str | None, symbol: str | None, rendered, 
             [rec["signal_id"], mode, now_ms])
 
 
-def register(app, store, timings, archive=None, report_path: str = "") -> None:
+def register(app, store, timings, archive=None, report_path: str = "", trigger: str = "poll-ack") -> None:
+    """``trigger``: the store whose change means "news" (the poll ack, or the push stream's ``live``)."""
     @app.callback(
         Output("selected-signal-id", "children"), Output("selection-mode", "children"),
         Output("explanation-summary", "children"), Output("waterfall-graph", "figure"),
         Output("feature-bar", "figure"), Output("shap-heatmap", "figure"), Output("attention-graph", "figure"),
         Output("quality-table", "children"), Output("rendered-signal", "data"),
-        Input("poll-ack", "data"), Input("selected-signal", "data"), Input("symbol-dropdown", "value"),
+        Input(trigger, "data"), Input("selected-signal", "data"), Input("symbol-dropdown", "value"),
         State("rendered-signal", "data"),
     )
     def _explain(_ack, selected, symbol, rendered):
