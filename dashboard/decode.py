@@ -105,7 +105,7 @@ def decode_record(raw: bytes | None, key: bytes | None = None) -> dict:
     try:
         rec = ArchiveRecord.from_json(_json_object(raw)).model_dump()
     except ValidationError as exc:
-        raise Rejected("invalid_record", str(exc).splitlines()[0][:200]) from exc
+        raise Rejected("invalid_record", " ".join(str(exc).split())[:200]) from exc
     if not 1 <= rec["schema_version"] <= ARCHIVE_SCHEMA_VERSION:
         raise Rejected("unknown_schema_version", f"schema_version {str(rec['schema_version'])[:24]} is not "
                                                  f"1..{ARCHIVE_SCHEMA_VERSION}")
@@ -128,7 +128,7 @@ def decode_alert(raw: bytes | None, key: bytes | None = None) -> dict:
     try:
         alert = Alert.from_json(_json_object(raw)).model_dump()
     except ValidationError as exc:
-        raise Rejected("invalid_alert", str(exc).splitlines()[0][:200]) from exc
+        raise Rejected("invalid_alert", " ".join(str(exc).split())[:200]) from exc
     if not 1 <= alert["schema_version"] <= ALERT_SCHEMA_VERSION:
         raise Rejected("unknown_schema_version", f"schema_version {str(alert['schema_version'])[:24]} is not "
                                                  f"1..{ALERT_SCHEMA_VERSION}")

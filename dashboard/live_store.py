@@ -152,7 +152,7 @@ class Store:
 
     # ---- writers (consumer thread) -------------------------------------------------
 
-    def add_raw(self, kind: str, raw: bytes | None, key: bytes | None, source: Source = NO_SOURCE) -> bool:
+    def add_raw(self, kind: str, raw: bytes | None, key: bytes | None = None, source: Source = NO_SOURCE) -> bool:
         """Decode one message of ``kind`` (ticks, records, alerts) inside ``isolate`` and apply it.
 
         True if it changed the store. A rejection is counted and kept, and changes nothing else.
