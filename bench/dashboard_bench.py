@@ -281,6 +281,7 @@ def _phase(mode: str, points: int, rate: float, seconds: float, browser_points: 
                                    "share": round(sum(longs) / (elapsed * 1000), 2)},
             "frame_gap_ms": {"p50": pct(gaps, 0.5), "p99": pct(gaps, 0.99), "max": pct(gaps, 1.0)},
             "cap_note": driver.execute_script("return document.getElementById('cap-note').textContent;"),
+            "push_acks_ms": (_status(url) or {}).get("push_acks"),
         })
         zoom = driver.execute_async_script(ZOOM_JS)
         result["relayout_ms"] = {"zoom": [round(z, 1) for z in zoom["zoom_ms"]], "reset": round(zoom["reset_ms"], 1),
@@ -325,7 +326,7 @@ def _phase_lines(mode: str, r: dict) -> list[str]:
         f"POSTs); browser long tasks {r['browser_long_tasks']}; frame gap {r['frame_gap_ms']}",
         f"{mode}: page load to chart {r['page_load_to_chart_s']} s; zoom with {r['relayout_ms']['points_on_chart']} "
         f"points {r['relayout_ms']['zoom']} ms, reset {r['relayout_ms']['reset']} ms; note {r['cap_note']!r}",
-    ]
+    ] + ([f"{mode}: push -> page acknowledged (ms): {json.dumps(r['push_acks_ms'])}"] if r.get("push_acks_ms") else [])
 
 
 def text_report(r: dict) -> str:

@@ -228,6 +228,7 @@ def _routes(app, store, reader, timings, traffic, pages, **shown) -> None:
             "counters": counters, "symbols": store.symbols(), "records": store.n_records(),
             "alerts": store.n_alerts(), "callbacks": timings.summary(), "traffic": traffic.snapshot(),
             "pages_streaming": pages.count(), "store_subscribers": store.n_subscribers(),
+            "push_acks": pages.ack_summary(),
             "recent_rejections": dead, **shown})
 
     @app.server.get(METRICS_PATH)

@@ -121,6 +121,8 @@ class Store:
         self.counters: Counter = Counter()
         self.status = FeedStatus()
         self.dead_letters: deque[DeadLetter] = deque(maxlen=KEPT_DEAD_LETTERS)
+        self._record_symbols: Counter = Counter()  # symbol -> kept records of it
+        self._symbols_version = 0  # changes when the set of symbols does
         self._subscribers: dict[int, Callable[[], None]] = {}
         self._next_subscriber = 0
 
@@ -185,6 +187,7 @@ class Store:
             s = self._series.get(symbol)
             if s is None:
                 s = self._series[symbol] = _Series(deque(maxlen=self.max_points), deque(maxlen=self.max_points))
+                self._symbols_version += 1
                 self._evict_symbols()
             self._series.move_to_end(symbol)
             if s.ts and ts <= s.ts[-1]:
@@ -202,6 +205,7 @@ class Store:
         """Drop the least recently seen symbols beyond ``max_symbols`` (caller holds the lock)."""
         while len(self._series) > self.max_symbols:
             self._series.popitem(last=False)
+            self._symbols_version += 1
             self.counters["symbols_evicted"] += 1
             self._version += 1
             metrics.DASHBOARD_SYMBOLS_EVICTED.inc()
@@ -217,12 +221,13 @@ class Store:
                 self.counters["records_duplicate"] += 1
                 return False
             self._records[sid] = rec
+            self._count_symbol(rec["symbol"], +1)
             bisect.insort(self._order, (int(rec["ts"]), sid))
             self._arrival_seq += 1
             self._arrivals.append((self._arrival_seq, sid, rec["symbol"]))
             while len(self._order) > self.max_records:
                 _, old = self._order.pop(0)
-                del self._records[old]
+                self._count_symbol(self._records.pop(old)["symbol"], -1)
                 self.counters["records_evicted"] += 1
             if len(self._arrivals) > 2 * self.max_records:  # drop arrivals of evicted records
                 self._arrivals = [a for a in self._arrivals if a[1] in self._records]
@@ -230,6 +235,15 @@ class Store:
             self._records_version += 1
             self.counters["records"] += 1
             return True
+
+    def _count_symbol(self, symbol: str, step: int) -> None:
+        """Keep ``_record_symbols`` (caller holds the lock); a symbol appearing or vanishing changes the set."""
+        self._record_symbols[symbol] += step
+        if self._record_symbols[symbol] <= 0:
+            del self._record_symbols[symbol]
+            self._symbols_version += 1
+        elif step > 0 and self._record_symbols[symbol] == 1:
+            self._symbols_version += 1
 
     def add_alert_raw(self, raw: bytes | None) -> bool:
         """Validate one raw ``alerts`` message; keep it unless invalid or a duplicate ``alert_id``."""
@@ -284,8 +298,14 @@ class Store:
         """Every symbol with price points or signals, sorted."""
         with self._lock:
             syms = set(self._series)
-            syms.update(r["symbol"] for r in self._records.values())
+            syms.update(self._record_symbols)
         return sorted(syms)
+
+    @property
+    def symbols_version(self) -> int:
+        """Changes whenever ``symbols()`` would (cheap: for a stream deciding whether to resend the list)."""
+        with self._lock:
+            return self._symbols_version
 
     def prices(self, symbol: str) -> tuple[list[int], list[float]]:
         """Copies of the kept (ts, price) points of one symbol, oldest first."""

@@ -35,7 +35,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 from tickscope import metrics
@@ -81,6 +81,18 @@ class Pages:
         self._intents: OrderedDict[str, Intent] = OrderedDict()
         self._streams: dict[str, PageStream] = {}
         self._max = max_intents
+        self._acks: dict[str, deque] = {kind: deque(maxlen=500) for kind in KINDS}  # recent round trips, ms
+
+    def record_ack(self, kind: str, ms: float) -> None:
+        with self._lock:
+            self._acks[kind].append(ms)
+
+    def ack_summary(self) -> dict:
+        """Median and max of recent push -> page-acknowledged round trips per kind, ms (how busy pages are)."""
+        with self._lock:
+            acks = {k: sorted(v) for k, v in self._acks.items() if v}
+        return {k: {"n": len(v), "median_ms": round(v[len(v) // 2], 1), "max_ms": round(v[-1], 1)}
+                for k, v in acks.items()}
 
     def set_intent(self, page_id: str, symbol, selected, view, selection_changed: bool) -> None:
         with self._lock:
@@ -148,8 +160,10 @@ class PageStream:
         self.inflight[kind] = asyncio.ensure_future(self._await_ack(kind))
 
     async def _await_ack(self, kind: str) -> None:
+        t0 = time.monotonic()
         try:
             await self.ws.get_prop(*ACK_PROP, timeout=self.cfg.ack_timeout_s)
+            self.pages.record_ack(kind, (time.monotonic() - t0) * 1000)
         except Exception:  # noqa: BLE001 - disconnected or timed out: the loop sees is_shutdown, or pushes again
             pass
         finally:
@@ -179,7 +193,7 @@ class PageStream:
         return intent.view
 
     def _push_table(self) -> bool:
-        key = (self.store.records_version, self.selected, tuple(self.store.symbols()))
+        key = (self.store.records_version, self.selected, self.store.symbols_version)
         if key == self.table_key or not self._ready("table", self.cfg.table_gap_s):
             return False
         value, self.rows = deltas.list_patch(self.rows, desk_view.table_rows(self.store),
@@ -189,7 +203,7 @@ class PageStream:
         if self.table_key is None or self.table_key[1] != self.selected:
             self._set("signals-table", "style_data_conditional", desk_view.row_style(self.selected))
         if self.table_key is None or self.table_key[2] != key[2]:
-            self._set("symbol-dropdown", "options", [{"label": s, "value": s} for s in key[2]])
+            self._set("symbol-dropdown", "options", [{"label": s, "value": s} for s in self.store.symbols()])
         self._set("signal-count", "children", desk_view.count_text(self.store))
         self.table_key = key
         self._sent("table")

@@ -24,7 +24,7 @@ from tickscope.dashboard import explain_figures, figures, quality
 from tickscope.detectors.reference import reference_path
 from tickscope.settings import get_settings
 
-FOLLOW_MIN_MS = 2000
+FOLLOW_MIN_MS = 5000
 N_OUT = 9
 _VERSION = re.compile(r"[0-9a-f]{64}")  # a model version is a sha256: never a path
 

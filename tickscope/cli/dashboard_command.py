@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 
@@ -65,6 +66,11 @@ def run(args) -> int:
     app = create_app(store, token=token if exposed else None, render=args.render, mode=mode,
                      browser_points=points)
     feed.start()
+
+    def _stop(signum, frame):  # uvicorn stops gracefully, then re-raises SIGTERM to the handler it replaced
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
     shown = f"[{host}]" if ":" in host else host
     print(f"tickscope dashboard: http://{shown}:{port}/ ({mode}; reading {settings.topic_ticks}, "
           f"{settings.topic_explanations}, {settings.topic_alerts} from {settings.kafka_bootstrap}"

@@ -133,3 +133,16 @@ def test_subscribers_are_told_after_each_batch():
     s.unsubscribe(key)
     s.notify()
     assert calls == [1] and s.n_subscribers() == 0
+
+
+def test_symbols_version_changes_with_the_set_of_symbols():
+    s = Store(max_records=1)
+    v0 = s.symbols_version
+    s.add_point("A", BASE_TS, 1.0)
+    v1 = s.symbols_version
+    s.add_point("A", BASE_TS + 1, 1.0)
+    assert v1 != v0 and s.symbols_version == v1  # a new point of a known symbol changes nothing
+    s.add_record_raw(record_bytes(BASE_TS, symbol="B"))
+    v2 = s.symbols_version
+    s.add_record_raw(record_bytes(BASE_TS + 1, symbol="C"))  # evicts B's only record
+    assert v2 != v1 and s.symbols_version != v2 and s.symbols() == ["A", "C"]

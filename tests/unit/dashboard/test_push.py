@@ -67,6 +67,7 @@ def test_a_page_gets_the_figure_once_then_only_deltas():
         stream.wake()
         await asyncio.wait_for(task, 5)
         assert pages.count() == 0 and store.n_subscribers() == 0 and ws.acks > 0
+        assert pages.ack_summary()["table"]["n"] >= 2 and pages.ack_summary()["chart"]["n"] >= 2
 
     asyncio.run(scenario())
 
