@@ -1,23 +1,22 @@
-"""``tickscope bench dashboard``: signal-to-screen latency at 50 signals/s, and a 100k-point chart.
+"""``tickscope bench dashboard``: archive publish -> on screen at 50 signals/s with 100k price points, push vs poll.
 
-Method (printed with the figures):
-1. Start the embedded broker on a free port, create ``ticks``/``explanations``/``alerts``,
-   and start ``tickscope dashboard`` as its own process (it reads the topics like in production).
-2. Preload ``points`` ticks of one symbol (1 s apart, ending now) and wait until the dashboard
-   holds them all; open the page in headless Chromium and time until the price trace has them
-   all (page load + full figure), with the size of the largest callback response.
-3. Publish, for ``seconds``, one synthetic schema-valid archive record and one tick per
-   1/``rate`` s (wall-clock paced). A script in the page stamps ``Date.now()`` the first time
-   each signal_id is on screen: a row of the signals table (MutationObserver) or a marker on
-   the price chart (``plotly_afterplot`` after the chart was extended). Latency = that stamp -
-   the wall time just before ``producer.send`` (same host, same clock).
-4. During step 3: bytes and count of ``_dash-update-component`` responses (Resource Timing),
-   long tasks (Long Tasks API) and the gap between animation frames, and the server-side time
-   of the desk callback (``/_tickscope/status``).
-5. With the chart holding ``points`` (+ live) points: time five ``Plotly.relayout`` zooms and an
-   autorange reset, each until the next animation frame.
-6. In-process (no browser): time of the desk callback's full rebuild with ``points`` points and
-   1000 signals, and the size of its JSON.
+Method (printed with the figures). Two phases in one run, push (the default) then poll (``--poll``), each:
+1. Start the embedded broker on a free port, create ``ticks``/``explanations``/``alerts``, and start
+   ``tickscope dashboard`` as its own process (it reads the topics like in production).
+2. Preload ``points`` ticks of one symbol (1 s apart, ending now) and wait until the dashboard holds
+   them all; open the page in headless Chromium and wait until the price chart holds what the browser
+   keeps (``browser_points``, the product default; the page says "showing last N").
+3. Publish, for ``seconds``, one synthetic schema-valid archive record and one tick per 1/``rate`` s
+   (wall-clock paced). A script in the page stamps ``Date.now()`` the first time each signal_id is on
+   screen: a row of the signals table (MutationObserver) or a marker on the price chart
+   (``plotly_afterplot``). Latency = that stamp - the wall time just before ``producer.send`` (same host,
+   same clock): p50, p99, max over every published signal.
+4. During step 3: bytes the server sent per second (HTTP bodies + WebSocket payloads, counted by the
+   dashboard's ASGI counter, before compression), callback POSTs, the browser's long tasks (Long Tasks
+   API) and the gap between animation frames.
+5. With the chart full: time five ``Plotly.relayout`` zooms and an autorange reset.
+6. In-process (no browser): time and JSON size of the desk's full rebuild with ``points`` points and
+   1000 signals, and of one incremental update.
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ GD = ("(function(){const el=document.getElementById('price-graph'); if(!el) retu
       "return el.querySelector('.js-plotly-plot');})()")
 
 INSTRUMENT_JS = """
-window.__seen = {}; window.__res = []; window.__long = []; window.__gaps = [];
+window.__seen = {}; window.__long = []; window.__gaps = [];
 const mark = (sid) => { if (sid && !(sid in window.__seen)) window.__seen[sid] = Date.now(); };
 const table = document.getElementById('signals-table');
 const scanTable = () => table.querySelectorAll('td[data-dash-column="signal_id"]').forEach(
@@ -51,9 +50,6 @@ gd.on('plotly_afterplot', () => {
     for (let i = cd.length - 1; i >= 0 && i >= cd.length - 3000; i--) mark(cd[i][0]);
   }
 });
-performance.setResourceTimingBufferSize(100000);
-new PerformanceObserver(l => l.getEntries().forEach(e => { if (e.name.includes('_dash-update-component'))
-  window.__res.push([e.startTime, e.transferSize, e.encodedBodySize, e.duration]); })).observe({type: 'resource'});
 try { new PerformanceObserver(l => l.getEntries().forEach(e => window.__long.push(e.duration)))
   .observe({type: 'longtask'}); } catch (e) {}
 let last = performance.now();
@@ -111,17 +107,21 @@ def _wait(fn, timeout_s: float, what: str, interval_s: float = 0.25):
     raise RuntimeError(f"timed out after {timeout_s:.0f} s waiting for {what} (last: {last!r})")
 
 
-def start_dashboard(bootstrap: str, workdir: Path, max_points: int):
+def start_dashboard(bootstrap: str, workdir: Path, max_points: int, mode: str = "push",
+                    browser_points: int | None = None):
+    """A ``tickscope dashboard`` child on a free loopback port (``mode`` push or poll); returns (process, url)."""
     from bench.launch import worker_env
     from tickscope.cli.supervisor import spawn
     from tickscope.transport.broker import free_port
 
     port = free_port()
     env = worker_env(bootstrap, workdir, TICKSCOPE_DASHBOARD_MAX_POINTS=max_points)
-    for k in ("TICKSCOPE_DASHBOARD_TOKEN", "TICKSCOPE_DASHBOARD_HOST"):
+    for k in ("TICKSCOPE_DASHBOARD_TOKEN", "TICKSCOPE_DASHBOARD_HOST", "TICKSCOPE_DASHBOARD_POLL"):
         env.pop(k, None)
-    proc = spawn(["dashboard", "--host", "127.0.0.1", "--port", str(port)], env, workdir / "dashboard.log",
-                 cwd=Path(__file__).resolve().parents[1])
+    if browser_points is not None:
+        env["TICKSCOPE_DASHBOARD_BROWSER_POINTS"] = str(browser_points)
+    args = ["dashboard", "--host", "127.0.0.1", "--port", str(port)] + (["--poll"] if mode == "poll" else [])
+    proc = spawn(args, env, workdir / f"dashboard-{mode}.log", cwd=Path(__file__).resolve().parents[1])
     url = f"http://127.0.0.1:{port}/"
     _wait(lambda: proc.poll() is None and _status(url), 60, "the dashboard to serve")
     return proc, url
@@ -141,7 +141,8 @@ def create_topics(bootstrap: str, partitions: int = 4) -> None:
         admin.close()
 
 
-def make_driver(profile: Path):
+def make_driver(profile: Path, network_log: bool = False):
+    """Headless Chromium; ``network_log`` adds the DevTools performance log (every request the page makes)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -150,7 +151,7 @@ def make_driver(profile: Path):
                 "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1500,1400"):
         opts.add_argument(arg)
     opts.binary_location = CHROMIUM
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", **({"performance": "ALL"} if network_log else {})})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     driver.set_page_load_timeout(60)
     driver.set_script_timeout(120)
@@ -230,64 +231,65 @@ def full_rebuild_inprocess(points: int, signals: int = 1000) -> dict:
             "incremental_ms_median": round(statistics.median(inc), 2), "incremental_json_bytes": inc_size}
 
 
-def run_bench(points: int = 100_000, rate: float = 50.0, seconds: float = 20.0, shots: Path | None = None,
-              log=print) -> dict:
+def _phase(mode: str, points: int, rate: float, seconds: float, browser_points: int, shots: Path | None,
+           log) -> dict:
+    """One mode, measured from a fresh broker and dashboard (steps 1-5 of the method)."""
     from kafka import KafkaProducer
 
     from tickscope.transport.broker import free_port, start_broker, stop_process
 
-    work = Path(tempfile.mkdtemp(prefix="tickscope-bench-dashboard-"))
+    work = Path(tempfile.mkdtemp(prefix=f"tickscope-bench-dashboard-{mode}-"))
     broker = dash_proc = driver = None
-    result: dict = {"points": points, "rate_per_s": rate, "seconds": seconds}
+    shown = min(points, browser_points) if points else 0
+    result: dict = {"mode": mode}
     try:
         bootstrap = f"127.0.0.1:{free_port()}"
         broker = start_broker(bootstrap, log_path=work / "broker.log")
         create_topics(bootstrap)
-        dash_proc, url = start_dashboard(bootstrap, work, max_points=max(points, 1000))
+        dash_proc, url = start_dashboard(bootstrap, work, max(points, 1000), mode, browser_points)
         producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks=1)
         t0 = time.perf_counter()
         price = preload_ticks(producer, SYMBOL, points, int(time.time() * 1000) - 5000) if points else 1.1
         _wait(lambda: (_status(url) or {}).get("counters", {}).get("ticks", 0) >= points, 300, "the preload")
-        log(f"preloaded {points} ticks in {time.perf_counter() - t0:.1f} s")
+        log(f"{mode}: preloaded {points} ticks in {time.perf_counter() - t0:.1f} s")
         driver = make_driver(work / "profile")
         t0 = time.perf_counter()
         driver.get(url)
         length = (f"const gd = {GD}; if (!gd || !gd._fullData) return 0; "
                   "const t = gd._fullData.find(f => f.name === 'price'); return t ? t._length : 0;")
-        _wait(lambda: driver.execute_script(length) >= points, 120, "the chart to hold every point", 0.05)
+        _wait(lambda: driver.execute_script(length) >= shown, 120, "the chart to hold its points", 0.05)
         result["page_load_to_chart_s"] = round(time.perf_counter() - t0, 2)
-        first = driver.execute_script("return performance.getEntriesByType('resource').filter(e => "
-                                      "e.name.includes('_dash-update-component')).map(e => e.encodedBodySize);")
-        result["full_figure_response_bytes"] = max(first or [0])
         _wait(lambda: driver.execute_script(INSTRUMENT_JS), 10, "instrumentation")
-        status0 = _status(url)
+        time.sleep(1.0)  # the page's first callbacks settle
+        before = (_status(url) or {}).get("traffic", {})
+        t_start = time.monotonic()
         sent = publish_stream(producer, SYMBOL, rate, seconds, price)
         time.sleep(3.0)
+        elapsed = time.monotonic() - t_start
+        after = (_status(url) or {}).get("traffic", {})
         seen = driver.execute_script("window.__stopFrames = true; return window.__seen;")
-        res = driver.execute_script("return window.__res;")
         longs = driver.execute_script("return window.__long;")
         gaps = driver.execute_script("return window.__gaps;")
         lat = [seen[s] - t for s, t in sent.items() if s in seen]
+        delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
         result.update({
             "published": len(sent), "on_screen": len(lat),
-            "latency_ms": {"p50": pct(lat, 0.5), "p90": pct(lat, 0.9), "p99": pct(lat, 0.99),
-                           "max": pct(lat, 1.0)},
-            "poll_responses": len(res),
-            "bytes_per_s_during_stream": round(sum(r[2] for r in res) / (seconds + 3.0)),
-            "max_response_bytes_during_stream": max((r[2] for r in res), default=0),
-            "browser_long_tasks": {"count": len(longs), "total_ms": round(sum(longs)), "max_ms": pct(longs, 1.0)},
+            "latency_ms": {"p50": pct(lat, 0.5), "p90": pct(lat, 0.9), "p99": pct(lat, 0.99), "max": pct(lat, 1.0)},
+            "server_bytes_per_s": round((delta.get("http_bytes", 0) + delta.get("ws_bytes", 0)) / elapsed),
+            "traffic_during_stream": delta,
+            "browser_long_tasks": {"count": len(longs), "total_ms": round(sum(longs)), "max_ms": pct(longs, 1.0),
+                                   "share": round(sum(longs) / (elapsed * 1000), 2)},
             "frame_gap_ms": {"p50": pct(gaps, 0.5), "p99": pct(gaps, 0.99), "max": pct(gaps, 1.0)},
-            "server_callbacks_ms": (_status(url) or {}).get("callbacks"),
-            "callbacks_before_stream": (status0 or {}).get("callbacks"),
+            "cap_note": driver.execute_script("return document.getElementById('cap-note').textContent;"),
+            "push_acks_ms": (_status(url) or {}).get("push_acks"),
         })
         zoom = driver.execute_async_script(ZOOM_JS)
         result["relayout_ms"] = {"zoom": [round(z, 1) for z in zoom["zoom_ms"]], "reset": round(zoom["reset_ms"], 1),
                                  "points_on_chart": driver.execute_script(length)}
         if shots is not None:
             shots.mkdir(parents=True, exist_ok=True)
-            driver.save_screenshot(str(shots / "bench_100k_50per_s.png"))
+            driver.save_screenshot(str(shots / f"bench_{mode}.png"))
         producer.close()
-        result["inprocess_rebuild"] = full_rebuild_inprocess(points)
         return result
     finally:
         if driver is not None:
@@ -299,22 +301,46 @@ def run_bench(points: int = 100_000, rate: float = 50.0, seconds: float = 20.0, 
         shutil.rmtree(work, ignore_errors=True)
 
 
-def text_report(r: dict) -> str:
+def run_bench(points: int = 100_000, rate: float = 50.0, seconds: float = 20.0, shots: Path | None = None,
+              browser_points: int | None = None, modes: tuple[str, ...] = ("push", "poll"), log=print) -> dict:
+    """Both modes side by side (same load, fresh processes each), then the in-process rebuild."""
+    from tickscope.settings import get_settings
+
+    browser_points = browser_points or get_settings().dashboard_browser_points
+    result: dict = {"points": points, "browser_points": min(points, browser_points), "rate_per_s": rate,
+                    "seconds": seconds, "phases": {}}
+    for mode in modes:
+        result["phases"][mode] = _phase(mode, points, rate, seconds, browser_points, shots, log)
+    result["inprocess_rebuild"] = full_rebuild_inprocess(points)
+    return result
+
+
+def _phase_lines(mode: str, r: dict) -> list[str]:
     lat = r["latency_ms"]
-    return "\n".join([
-        "tickscope bench dashboard", __doc__.split("Method", 1)[1].split("\n", 1)[1].rstrip(), "",
-        f"signal-to-screen at {r['rate_per_s']:.0f} signals/s for {r['seconds']:.0f} s with {r['points']} points: "
-        f"{r['on_screen']}/{r['published']} on screen; p50 {lat['p50']} ms, p90 {lat['p90']} ms, p99 {lat['p99']} ms, "
-        f"max {lat['max']} ms",
-        f"poll responses {r['poll_responses']}, {r['bytes_per_s_during_stream']} B/s, largest "
-        f"{r['max_response_bytes_during_stream']} B; server callbacks (ms): {json.dumps(r['server_callbacks_ms'])}",
-        f"browser: long tasks {r['browser_long_tasks']}, frame gap {r['frame_gap_ms']}",
-        f"page load to {r['points']} points drawn: {r['page_load_to_chart_s']} s (full figure response "
-        f"{r['full_figure_response_bytes']} B)",
-        f"zoom relayout with {r['relayout_ms']['points_on_chart']} points: {r['relayout_ms']['zoom']} ms; "
-        f"autorange reset {r['relayout_ms']['reset']} ms",
-        f"in-process desk callback: {json.dumps(r['inprocess_rebuild'])}",
-    ])
+    t = r["traffic_during_stream"]
+    return [
+        f"{mode}: {r['on_screen']}/{r['published']} on screen; p50 {lat['p50']} ms, p90 {lat['p90']} ms, "
+        f"p99 {lat['p99']} ms, max {lat['max']} ms",
+        f"{mode}: server sent {r['server_bytes_per_s']} B/s (HTTP {t.get('http_bytes', 0)} B, WebSocket "
+        f"{t.get('ws_bytes', 0)} B in {t.get('ws_messages', 0)} messages, {t.get('callback_posts', 0)} callback "
+        f"POSTs); browser long tasks {r['browser_long_tasks']}; frame gap {r['frame_gap_ms']}",
+        f"{mode}: page load to chart {r['page_load_to_chart_s']} s; zoom with {r['relayout_ms']['points_on_chart']} "
+        f"points {r['relayout_ms']['zoom']} ms, reset {r['relayout_ms']['reset']} ms; note {r['cap_note']!r}",
+    ] + ([f"{mode}: push -> page acknowledged (ms): {json.dumps(r['push_acks_ms'])}"] if r.get("push_acks_ms") else [])
+
+
+def text_report(r: dict) -> str:
+    lines = ["tickscope bench dashboard", __doc__.split("Method", 1)[1].split("\n", 1)[1].rstrip(), "",
+             f"{r['rate_per_s']:.0f} signals/s for {r['seconds']:.0f} s, {r['points']} price points in the store, "
+             f"{r['browser_points']} kept in the browser"]
+    for mode, phase in r["phases"].items():
+        lines += _phase_lines(mode, phase)
+    phases = r["phases"]
+    if "push" in phases and "poll" in phases and phases["poll"]["latency_ms"]["p99"]:
+        ratio = phases["push"]["latency_ms"]["p99"] / phases["poll"]["latency_ms"]["p99"]
+        lines.append(f"push p99 / poll p99 = {ratio:.2f} (target: push p99 <= 500 ms)")
+    lines.append(f"in-process desk update: {json.dumps(r['inprocess_rebuild'])}")
+    return "\n".join(lines)
 
 
 def run_cli(args) -> int:

@@ -1,107 +1,53 @@
-"""The live desk dashboard: page shell, the poll gate, the token gate and the status route.
+"""The live desk dashboard: Dash on its FastAPI backend, served by uvicorn; push by default, poll on request.
 
-Views live in ``tickscope.dashboard.views`` (desk, signal, alerts, drift, archive; ``selection``
-owns which signal is explained). Element ids are stable (the e2e tests rely on
-them): ``view-tabs``, ``symbol-dropdown``, ``price-graph``, ``signals-table``,
-``signal-count``, ``feed-status``, ``explanation-panel``, ``selected-signal-id``,
-``selection-mode``, ``explanation-summary``, ``waterfall-graph``, ``feature-bar``,
-``shap-heatmap``, ``attention-graph``, ``quality-table``, ``follow-latest``,
-``alerts-active``, ``alerts-past``, ``drift-graph``, ``archive-results``.
+Views live in ``tickscope.dashboard.views`` (desk, signal, alerts, drift, archive;
+``selection`` owns which signal is explained). Element ids are stable (the e2e
+tests rely on them): ``view-tabs``, ``symbol-dropdown``, ``price-graph``,
+``cap-note``, ``signals-table``, ``signal-count``, ``feed-status``,
+``push-state``, ``explanation-panel``, ``selected-signal-id``, ``selection-mode``,
+``explanation-summary``, ``waterfall-graph``, ``feature-bar``, ``shap-heatmap``,
+``attention-graph``, ``quality-table``, ``follow-latest``, ``alerts-active``,
+``alerts-past``, ``drift-graph``, ``archive-results``.
 
-Live updates are polled every ``REFRESH_MS`` (the Flask backend of Dash 4.4 has no
-WebSocket callbacks; those need the FastAPI or Quart backend). Overlapping polls
-(dash issue #1613: a callback slower than its interval queues requests behind
-it, and each new one makes the previous result outdated) cannot happen: the
-interval feeds a client-side gate that only issues poll ``n + 1`` once the
-server acknowledged poll ``n`` (or after ``POLL_TIMEOUT_MS``, if a response was
-lost). Each view's callback returns ``no_update`` for whatever did not change,
-and the price chart is extended in place (``extendData``), not re-sent.
+Two ways the page learns news (``mode``):
+
+- ``push`` (default): every callback runs over Dash's WebSocket
+  (``websocket_callbacks``), and ``tickscope.dashboard.push`` streams each page's
+  deltas from the one topic reader. The page makes no HTTP request after it loads.
+- ``poll`` (``tickscope dashboard --poll``): no socket; a ``dcc.Interval`` feeds a
+  client-side gate that only issues poll ``n + 1`` once the server acknowledged
+  poll ``n`` (or after ``POLL_TIMEOUT_MS``, if a response was lost), so a slow
+  callback never queues requests behind it (dash issue #1613).
+
+The token gate (``tickscope.dashboard.gate``) wraps the whole ASGI app: every
+route, the report route and the WebSocket upgrade. ``tickscope.dashboard.traffic``
+counts what went out; ``STATUS_PATH`` reports it with the feed's state.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import ipaddress
 import statistics
 import threading
+import uuid
 from collections import deque
 from pathlib import Path
-from urllib.parse import urlencode
 
-from dash import Dash, Input, Output, State, dcc, html
+from dash import Dash, Input, Output, State, ctx, dcc, html
+from dash.exceptions import PreventUpdate
 
+from tickscope.dashboard import push
 from tickscope.dashboard.archive_reader import ArchiveReader
+from tickscope.dashboard.gate import COOKIE_NAME, TokenGate, cookie_value, is_loopback  # noqa: F401 - re-exported
 from tickscope.dashboard.live_store import Store
-from tickscope.dashboard.views import (
-    alerts_view,
-    archive_view,
-    desk_view,
-    drift_view,
-    selection,
-    signal_view,
-)
+from tickscope.dashboard.traffic import TrafficCounter
+from tickscope.dashboard.views import alerts_view, archive_view, desk_view, drift_view, selection, signal_view
 
 REFRESH_MS = 250
 POLL_TIMEOUT_MS = 10_000
-COOKIE_NAME = "tickscope_dashboard"
+STALE_AFTER_S = 15  # push mode: no push for this long (the stream beats every 5 s) -> the page says "stale"
 STATUS_PATH = "/_tickscope/status"
-
-
-# ---- security -----------------------------------------------------------------------
-
-
-def is_loopback(host: str) -> bool:
-    """True only for hosts that cannot be reached from another machine."""
-    h = host.strip().strip("[]").lower()
-    if h == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(h).is_loopback
-    except ValueError:
-        return False  # a name could resolve to anything: treat it as exposed
-
-
-def _cookie_value(token: str) -> str:
-    """What the cookie holds: a MAC of the token, never the token itself."""
-    return hmac.new(token.encode("utf-8"), b"tickscope-dashboard-cookie-v1", hashlib.sha256).hexdigest()
-
-
-def install_token_gate(server, token: str) -> None:
-    """Require ``token`` on every request: ``?token=`` once (then a cookie) or HTTP basic password."""
-    from flask import Response, redirect, request
-
-    if not token:
-        raise ValueError("an empty dashboard token would let everyone in")
-    token_b = token.encode("utf-8")
-    cookie = _cookie_value(token)
-
-    @server.before_request
-    def _gate():
-        if hmac.compare_digest(request.cookies.get(COOKIE_NAME, "").encode("utf-8"), cookie.encode("utf-8")):
-            return None
-        given = request.args.get("token")
-        if given is not None and hmac.compare_digest(given.encode("utf-8"), token_b):
-            rest = request.args.to_dict(flat=False)
-            rest.pop("token", None)
-            target = request.path + ("?" + urlencode(rest, doseq=True) if rest else "")
-            resp = redirect(target, code=303)  # drop the token from the address bar and history
-            resp.set_cookie(COOKIE_NAME, cookie, httponly=True, samesite="Lax", secure=request.is_secure,
-                            path="/")
-            return resp
-        auth = request.authorization
-        if auth is not None and auth.type == "basic" and auth.password is not None \
-                and hmac.compare_digest(auth.password.encode("utf-8"), token_b):
-            return None
-        return Response(
-            "tickscope dashboard: a token is required. Open the page once with ?token=<TICKSCOPE_DASHBOARD_TOKEN> "
-            "or use HTTP basic auth with the token as the password.\n",
-            status=401, mimetype="text/plain",
-            headers={"WWW-Authenticate": 'Basic realm="tickscope dashboard", charset="UTF-8"'},
-        )
-
-
-# ---- timing -------------------------------------------------------------------------
+METRICS_PATH = "/metrics"
+MODES = ("push", "poll")
 
 
 class Timings:
@@ -139,8 +85,24 @@ _SHOW_JS = """function(tab) {
     return views.map(v => ({display: v === tab ? 'block' : 'none'}));
 }"""
 
+_SEEN_JS = "function(beat) { return beat ? Date.now() : window.dash_clientside.no_update; }"
+_STALE_JS = """function(n, seen) {
+    if (!seen) { return 'push: connecting…'; }
+    const age = (Date.now() - seen) / 1000;
+    return age > %d ? 'push: stale, no update for ' + Math.round(age) + ' s' : 'push: live';
+}""" % STALE_AFTER_S
 
-def build_layout(title: str, archive_where: str, refresh_ms: int = REFRESH_MS) -> html.Div:
+
+def _mode_parts(mode: str, refresh_ms: int) -> list:
+    if mode == "poll":
+        return [dcc.Interval(id="refresh", interval=refresh_ms, n_intervals=0),
+                dcc.Store(id="poll-req", data=None), dcc.Store(id="poll-ack", data=None)]
+    return [dcc.Store(id="page-id", data=uuid.uuid4().hex), dcc.Store(id="live", data=None),
+            dcc.Store(id="push-beat", data=None), dcc.Store(id="push-seen", data=None),
+            dcc.Interval(id="stale-check", interval=2000, n_intervals=0)]  # client-side only: no request
+
+
+def build_layout(title: str, archive_where: str, mode: str = "push", refresh_ms: int = REFRESH_MS) -> html.Div:
     tabs = dcc.Tabs(id="view-tabs", value="desk", className="tabs", children=[
         dcc.Tab(label="Desk", value="desk"), dcc.Tab(label="Alerts", value="alerts"),
         dcc.Tab(label="Drift", value="drift"), dcc.Tab(label="Archive", value="archive"),
@@ -154,6 +116,7 @@ def build_layout(title: str, archive_where: str, refresh_ms: int = REFRESH_MS) -
                 dcc.Dropdown(id="symbol-dropdown", options=[], value=None, clearable=False,
                              placeholder="waiting for ticks…", style={"width": "180px"}),
                 html.Span(id="signal-count", className="badge", children="0 signals"),
+                html.Span(id="push-state", className="muted", children="poll" if mode == "poll" else ""),
                 html.Span(id="feed-status", className="muted", children="starting"),
             ]),
         ]),
@@ -162,50 +125,126 @@ def build_layout(title: str, archive_where: str, refresh_ms: int = REFRESH_MS) -
         html.Div(id="view-alerts", style={"display": "none"}, children=[alerts_view.layout()]),
         html.Div(id="view-drift", style={"display": "none"}, children=[drift_view.layout()]),
         html.Div(id="view-archive", style={"display": "none"}, children=[archive_view.layout(archive_where)]),
-        dcc.Interval(id="refresh", interval=refresh_ms, n_intervals=0),
-        dcc.Store(id="poll-req", data=None), dcc.Store(id="poll-ack", data=None),
+        *_mode_parts(mode, refresh_ms),
         dcc.Store(id="selected-signal", data=None), dcc.Store(id="rendered-signal", data=None),
         dcc.Store(id="alerts-key", data=None), dcc.Store(id="drift-key", data=None),
         dcc.Store(id="scroll-to", data=0), dcc.Store(id="scroll-anchor", data=None),
     ])
 
 
+# ---- the app ------------------------------------------------------------------------
+
+
 def create_app(store: Store, *, token: str | None = None, title: str = "tickscope · live desk",
-               archive_reader=None, refresh_ms: int = REFRESH_MS, render: str = "svg") -> Dash:
-    """The Dash app over ``store``; with ``token`` every request must carry it.
+               archive_reader=None, mode: str = "push", refresh_ms: int = REFRESH_MS, render: str = "svg",
+               browser_points: int | None = None, push_config: push.PushConfig | None = None) -> Dash:
+    """The Dash app over ``store``; with ``token`` every request and the WebSocket must carry it.
 
     ``render``: how the price line is drawn, "svg" (default) or "webgl" (see ``figures.price_figure``).
+    ``browser_points``: price points of the shown symbol kept in the browser (default: the store's cap).
     """
     if render not in ("svg", "webgl"):
         raise ValueError(f"render must be svg or webgl, got {render!r}")
-
+    if mode not in MODES:
+        raise ValueError(f"mode must be push or poll, got {mode!r}")
+    line_type = "scattergl" if render == "webgl" else "scatter"
     app = Dash(
         __name__, title=title, update_title=None, assets_folder=str(Path(__file__).parent / "assets"),
-        enable_mcp=False, serve_locally=True, suppress_callback_exceptions=True,
+        enable_mcp=False, serve_locally=True, suppress_callback_exceptions=True, backend="fastapi",
+        websocket_callbacks=mode == "push",
+        websocket_inactivity_timeout=0,  # else the socket closes after 5 quiet minutes and is not reopened
+        websocket_batch_delay=0.005,
     )
-    if token:
-        install_token_gate(app.server, token)
+    if mode == "poll":
+        app.backend.websocket_capability = False  # no socket config in the page: the SharedWorker never starts
     reader = archive_reader if archive_reader is not None else ArchiveReader()
-    app.layout = build_layout(title, reader.describe(), refresh_ms)
-    timings = Timings()
-    app.tickscope_timings = timings  # type: ignore[attr-defined]
+    where = reader.describe()
+    app.layout = lambda: build_layout(title, where, mode, refresh_ms)  # a function: each page its own page-id
+    timings, pages = Timings(), push.Pages()
+    traffic = TrafficCounter.Totals()
+    app.tickscope_timings, app.tickscope_traffic, app.tickscope_pages = timings, traffic, pages  # type: ignore
 
-    @app.server.route(STATUS_PATH)
-    def _status():
-        st, counters = store.snapshot_status()
-        return {"feed": {"state": st.state, "detail": st.detail, "partitions": st.partitions},
-                "counters": counters, "symbols": store.symbols(), "records": store.n_records(),
-                "alerts": store.n_alerts(), "refresh_ms": refresh_ms, "render": render, "callbacks": timings.summary()}
-
-    app.clientside_callback(_GATE_JS, Output("poll-req", "data"), Input("refresh", "n_intervals"),
-                            State("poll-req", "data"), State("poll-ack", "data"))
+    _routes(app, store, reader, timings, traffic, pages, mode=mode, refresh_ms=refresh_ms, render=render,
+            browser_points=browser_points)
     app.clientside_callback(_SHOW_JS, Output("view-desk", "style"), Output("view-alerts", "style"),
                             Output("view-drift", "style"), Output("view-archive", "style"),
                             Input("view-tabs", "value"))
-    desk_view.register(app, store, timings, line_type="scattergl" if render == "webgl" else "scatter")
-    signal_view.register(app, store, timings, archive=reader, report_path=archive_view.REPORT_PATH)
+    trigger = "poll-ack" if mode == "poll" else "live"
+    if mode == "poll":
+        app.clientside_callback(_GATE_JS, Output("poll-req", "data"), Input("refresh", "n_intervals"),
+                                State("poll-req", "data"), State("poll-ack", "data"))
+        desk_view.register(app, store, timings, line_type=line_type, browser_points=browser_points)
+        alerts_view.register(app, store, timings)
+    else:
+        desk_view.register_zoom(app)
+        cfg = push_config or push.PushConfig(browser_points=browser_points, line_type=line_type)
+        _register_push(app, store, pages, cfg)
+    signal_view.register(app, store, timings, archive=reader, report_path=archive_view.REPORT_PATH, trigger=trigger)
     selection.register(app, store)
-    alerts_view.register(app, store, timings)
-    drift_view.register(app, store, timings)
+    drift_view.register(app, store, timings, trigger=trigger)
     archive_view.register(app, reader, timings)
+
+    app.server.add_middleware(TrafficCounter, totals=traffic)  # the last added is the outermost
+    if token:
+        app.server.add_middleware(TokenGate, token=token)
     return app
+
+
+def _register_push(app, store, pages: push.Pages, cfg: push.PushConfig) -> None:
+    @app.callback(State("page-id", "data"), persistent=True, prevent_initial_call=False)
+    async def _stream(page_id):
+        ws = ctx.websocket
+        if ws is None or not isinstance(page_id, str):
+            raise PreventUpdate
+        await push.PageStream(ws, store, pages, page_id[:64], cfg).run()
+        raise PreventUpdate
+
+    @app.callback(Input("symbol-dropdown", "value"), Input("selected-signal", "data"),
+                  State("price-view", "data"), State("page-id", "data"), prevent_initial_call=True)
+    async def _intent(symbol, selected, view, page_id):
+        if isinstance(page_id, str):
+            pages.set_intent(page_id[:64], symbol, selected, view,
+                             selection_changed=ctx.triggered_id == "selected-signal")
+        raise PreventUpdate
+
+    app.clientside_callback(_SEEN_JS, Output("push-seen", "data"), Input("push-beat", "data"))
+    app.clientside_callback(_STALE_JS, Output("push-state", "children"), Input("stale-check", "n_intervals"),
+                            State("push-seen", "data"))
+
+
+def _routes(app, store, reader, timings, traffic, pages, **shown) -> None:
+    """Routes beside Dash's: status, metrics, the report. Registered before the server starts, so they win
+    over the catch-all Dash adds at startup."""
+    from fastapi.responses import JSONResponse, Response
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    @app.server.get(STATUS_PATH)
+    def _status():
+        st, counters = store.snapshot_status()
+        dead = [{"reason": d.reason, "topic": d.source_topic, "partition": d.source_partition,
+                 "offset": d.source_offset, "detail": d.detail[:200]} for d in list(store.dead_letters)]
+        return JSONResponse({
+            "feed": {"state": st.state, "detail": st.detail, "partitions": st.partitions},
+            "counters": counters, "symbols": store.symbols(), "records": store.n_records(),
+            "alerts": store.n_alerts(), "callbacks": timings.summary(), "traffic": traffic.snapshot(),
+            "pages_streaming": pages.count(), "store_subscribers": store.n_subscribers(),
+            "push_acks": pages.ack_summary(),
+            "recent_rejections": dead, **shown})
+
+    @app.server.get(METRICS_PATH)
+    def _metrics():
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    archive_view.register_routes(app.server, reader)
+
+
+def serve(app: Dash, host: str, port: int) -> None:
+    """Run ``app`` under uvicorn in this thread until SIGINT/SIGTERM (raises OSError if the port is taken)."""
+    import uvicorn
+
+    config = uvicorn.Config(app.server, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3,
+                            ws_ping_interval=20, lifespan="on")
+    server = uvicorn.Server(config)
+    server.run()
+    if getattr(server, "started", True) is False:
+        raise OSError(f"could not serve on {host}:{port}")

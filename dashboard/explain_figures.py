@@ -1,4 +1,4 @@
-"""Figures and numbers of the signal view beyond ``figures``: the SHAP waterfall and the quality table.
+"""The signal view's SHAP waterfall (the quality numbers in words are ``tickscope.dashboard.quality``).
 
 Pure functions of one archive record (a dict). Every number drawn is a field
 of the record: the waterfall starts at ``base_value``, steps by each feature's
@@ -47,46 +47,3 @@ def waterfall_figure(rec: dict) -> go.Figure:
         xaxis=dict(title=None, tickangle=-30), uirevision=rec["signal_id"],
     )
     return fig
-
-
-def _num(v) -> str:
-    if v is None:
-        return "n/a"
-    if isinstance(v, bool):
-        return str(v)
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        return f"{v:.3e}" if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5) else f"{v:.4f}"
-    return str(v)
-
-
-def quality_items(rec: dict) -> list[tuple[str, str]]:
-    """(label, text) rows of ``record.quality``, flattened; lists aligned with ``deletion_k`` per k.
-
-    Empty for records written before quality numbers existed.
-    """
-    q = rec.get("quality") or {}
-    if not isinstance(q, dict):
-        return []
-    ks = q.get("deletion_k") if isinstance(q.get("deletion_k"), list) else None
-    out: list[tuple[str, str]] = []
-
-    def walk(prefix: str, v) -> None:
-        if isinstance(v, dict):
-            for k in sorted(v):
-                walk(f"{prefix}.{k}" if prefix else str(k), v[k])
-        elif isinstance(v, list):
-            if ks is not None and len(v) == len(ks) and prefix != "deletion_k":
-                for k, item in zip(ks, v):
-                    out.append((f"{prefix} (k={k})", _num(item)))
-            else:
-                out.append((prefix, ", ".join(_num(i) for i in v)))
-        else:
-            out.append((prefix, _num(v)))
-
-    for key in sorted(q):
-        if key == "deletion_k":
-            continue
-        walk(key, q[key])
-    return out

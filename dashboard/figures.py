@@ -239,6 +239,8 @@ def attention_figure(rec: dict) -> go.Figure:
     Each segment [start, stop) of ``segments`` is drawn as one bar spanning its time steps
     with height |event_attributions[g]|; the colour gives the sign.
     """
+    if rec.get("attention") is None:  # a model without attention: say so, draw nothing made up
+        return empty_figure("this model has no attention")
     attention = [float(a) for a in rec["attention"]]
     steps = list(range(len(attention)))
     ev = [float(v) for v in rec["event_attributions"]]
@@ -288,7 +290,8 @@ def summary_items(rec: dict) -> list[tuple[str, str]]:
         ("threshold", _fmt(rec["threshold"])),
         ("base value", _fmt(rec["base_value"])),
         ("additivity error", _fmt(rec["additivity_error"], ".2e")),
-        ("attention/SHAP Spearman", _fmt(rec["attention_shap_spearman"], ".3f")),
+        ("attention/SHAP Spearman", _fmt(rec.get("attention_shap_spearman"), ".3f")
+         if rec.get("attention") is not None else "n/a: this model has no attention"),
         ("model", short_version(rec["model_version"])),
         ("explainer", f"{ex['method']} (seed {ex['seed']})"),
     ]

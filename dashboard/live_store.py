@@ -23,6 +23,19 @@ browser that remembers "I have everything up to N" receives only what came
 after (``prices_since``, ``signals_since``) and the chart is extended with
 ``extendData`` instead of being re-sent.
 
+Every raw message goes through ``tickscope.contracts.dead_letters.isolate``
+around a pure decode (``tickscope.dashboard.decode``): a message that raises
+anything at all is counted by reason (status counters and the
+``tickscope_dashboard_rejected_total`` metric), its last few dead letters are
+kept for the status route, and the store is left exactly as it was.
+
+Memory is bounded: at most ``max_symbols`` symbols keep price points; the
+least recently seen one is evicted first (counted in ``symbols_evicted``).
+
+Readers that wait for news (one stream per browser page) ``subscribe`` a
+callable; the topic reader calls ``notify`` once per batch it applied, so all
+pages are fed from the one consumer.
+
 ``tickscope.dashboard.topic_reader.KafkaFeed`` fills the store.
 """
 
@@ -33,19 +46,23 @@ import logging
 import threading
 import time
 import uuid
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pydantic import ValidationError
-
-from tickscope.contracts.dead_letters import Rejected
-from tickscope.contracts.records import Alert, ArchiveRecord
-from tickscope.streams.ingest import validate
+from tickscope import metrics
+from tickscope.contracts.dead_letters import Source, isolate
+from tickscope.contracts.records import DeadLetter
+from tickscope.dashboard import decode
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_RECORDS = 10_000
 DEFAULT_MAX_ALERTS = 2_000
+DEFAULT_MAX_SYMBOLS = 1_000
+KEPT_DEAD_LETTERS = 20  # the newest rejections, for the status route
+NO_SOURCE = Source("", -1, -1)
+KINDS = ("ticks", "records", "alerts")
 
 
 @dataclass
@@ -81,15 +98,17 @@ class Store:
     """Thread-safe per-symbol price points plus de-duplicated archive records."""
 
     def __init__(self, max_points: int = 100_000, max_records: int = DEFAULT_MAX_RECORDS,
-                 max_tick_bytes: int = 4096, max_alerts: int = DEFAULT_MAX_ALERTS):
-        if max_points < 1 or max_records < 1:
-            raise ValueError("max_points and max_records must be >= 1")
+                 max_tick_bytes: int = 4096, max_alerts: int = DEFAULT_MAX_ALERTS,
+                 max_symbols: int = DEFAULT_MAX_SYMBOLS):
+        if max_points < 1 or max_records < 1 or max_symbols < 1:
+            raise ValueError("max_points, max_records and max_symbols must be >= 1")
         self.max_points = max_points
         self.max_records = max_records
         self.max_tick_bytes = max_tick_bytes
+        self.max_symbols = max_symbols
         self.uid = uuid.uuid4().hex[:12]  # tells a browser's cursor from another process's
         self._lock = threading.Lock()
-        self._series: dict[str, _Series] = {}
+        self._series: OrderedDict[str, _Series] = OrderedDict()  # least recently seen first
         self._records: dict[str, dict] = {}  # signal_id -> record dict (ArchiveRecord.model_dump())
         self._order: list[tuple[int, str]] = []  # (ts, signal_id) sorted ascending
         self._version = 0
@@ -101,25 +120,76 @@ class Store:
         self._alerts_version = 0
         self.counters: Counter = Counter()
         self.status = FeedStatus()
+        self.dead_letters: deque[DeadLetter] = deque(maxlen=KEPT_DEAD_LETTERS)
+        self._record_symbols: Counter = Counter()  # symbol -> kept records of it
+        self._symbols_version = 0  # changes when the set of symbols does
+        self._subscribers: dict[int, Callable[[], None]] = {}
+        self._next_subscriber = 0
+
+    # ---- news for waiting readers --------------------------------------------------
+
+    def subscribe(self, wake: Callable[[], None]) -> int:
+        """Call ``wake()`` (from the reader thread: it must be quick and thread-safe) after each applied batch."""
+        with self._lock:
+            self._next_subscriber += 1
+            self._subscribers[self._next_subscriber] = wake
+            return self._next_subscriber
+
+    def unsubscribe(self, key: int) -> None:
+        with self._lock:
+            self._subscribers.pop(key, None)
+
+    def n_subscribers(self) -> int:
+        with self._lock:
+            return len(self._subscribers)
+
+    def notify(self) -> None:
+        with self._lock:
+            wakers = list(self._subscribers.values())
+        for wake in wakers:
+            try:
+                wake()
+            except RuntimeError:  # the page's event loop has closed; it unsubscribes when its task ends
+                pass
 
     # ---- writers (consumer thread) -------------------------------------------------
 
+    def add_raw(self, kind: str, raw: bytes | None, key: bytes | None = None, source: Source = NO_SOURCE) -> bool:
+        """Decode one message of ``kind`` (ticks, records, alerts) inside ``isolate`` and apply it.
+
+        True if it changed the store. A rejection is counted and kept, and changes nothing else.
+        """
+        decoders = {"ticks": lambda v, k: decode.decode_tick(v, k, self.max_tick_bytes),
+                    "records": decode.decode_record, "alerts": decode.decode_alert}
+        out = isolate(decode.STAGE_ID, raw, key, source, decoders[kind])
+        if isinstance(out, DeadLetter):
+            self._rejected(kind, out)
+            return False
+        if kind == "ticks":
+            return self.add_point(out.symbol, out.ts, out.price)
+        return self.add_record(out) if kind == "records" else self.add_alert(out)
+
+    def _rejected(self, kind: str, dead: DeadLetter) -> None:
+        with self._lock:
+            self.counters[f"{kind}_rejected"] += 1
+            self.counters[f"{kind}_rejected_{dead.reason}"] += 1
+            self.dead_letters.append(dead)
+        metrics.DASHBOARD_REJECTED.labels(kind, dead.reason).inc()
+        log.debug("dashboard: rejected %s at %s/%d@%d: %s", kind, dead.source_topic, dead.source_partition,
+                  dead.source_offset, dead.detail)
+
     def add_tick_raw(self, raw: bytes | None, key: bytes | None) -> bool:
         """Validate one raw ``ticks`` message; keep it if valid. Returns True if kept."""
-        try:
-            tick = validate(raw, key, self.max_tick_bytes)
-        except Rejected as exc:
-            with self._lock:
-                self.counters["ticks_rejected"] += 1
-                self.counters[f"ticks_rejected_{exc.reason}"] += 1
-            return False
-        return self.add_point(tick.symbol, tick.ts, tick.price)
+        return self.add_raw("ticks", raw, key)
 
     def add_point(self, symbol: str, ts: int, price: float) -> bool:
         with self._lock:
             s = self._series.get(symbol)
             if s is None:
                 s = self._series[symbol] = _Series(deque(maxlen=self.max_points), deque(maxlen=self.max_points))
+                self._symbols_version += 1
+                self._evict_symbols()
+            self._series.move_to_end(symbol)
             if s.ts and ts <= s.ts[-1]:
                 self.counters["ticks_stale"] += 1
                 return False
@@ -131,15 +201,18 @@ class Store:
             self.counters["ticks"] += 1
             return True
 
+    def _evict_symbols(self) -> None:
+        """Drop the least recently seen symbols beyond ``max_symbols`` (caller holds the lock)."""
+        while len(self._series) > self.max_symbols:
+            self._series.popitem(last=False)
+            self._symbols_version += 1
+            self.counters["symbols_evicted"] += 1
+            self._version += 1
+            metrics.DASHBOARD_SYMBOLS_EVICTED.inc()
+
     def add_record_raw(self, raw: bytes | None) -> bool:
         """Validate one raw ``explanations`` message; keep it unless invalid or a duplicate."""
-        try:
-            rec = ArchiveRecord.from_json(raw if raw is not None else b"")
-        except (ValidationError, ValueError, TypeError):
-            with self._lock:
-                self.counters["records_rejected"] += 1
-            return False
-        return self.add_record(rec.model_dump())
+        return self.add_raw("records", raw, None)
 
     def add_record(self, rec: dict) -> bool:
         sid = rec["signal_id"]
@@ -148,12 +221,13 @@ class Store:
                 self.counters["records_duplicate"] += 1
                 return False
             self._records[sid] = rec
+            self._count_symbol(rec["symbol"], +1)
             bisect.insort(self._order, (int(rec["ts"]), sid))
             self._arrival_seq += 1
             self._arrivals.append((self._arrival_seq, sid, rec["symbol"]))
             while len(self._order) > self.max_records:
                 _, old = self._order.pop(0)
-                del self._records[old]
+                self._count_symbol(self._records.pop(old)["symbol"], -1)
                 self.counters["records_evicted"] += 1
             if len(self._arrivals) > 2 * self.max_records:  # drop arrivals of evicted records
                 self._arrivals = [a for a in self._arrivals if a[1] in self._records]
@@ -162,15 +236,18 @@ class Store:
             self.counters["records"] += 1
             return True
 
+    def _count_symbol(self, symbol: str, step: int) -> None:
+        """Keep ``_record_symbols`` (caller holds the lock); a symbol appearing or vanishing changes the set."""
+        self._record_symbols[symbol] += step
+        if self._record_symbols[symbol] <= 0:
+            del self._record_symbols[symbol]
+            self._symbols_version += 1
+        elif step > 0 and self._record_symbols[symbol] == 1:
+            self._symbols_version += 1
+
     def add_alert_raw(self, raw: bytes | None) -> bool:
         """Validate one raw ``alerts`` message; keep it unless invalid or a duplicate ``alert_id``."""
-        try:
-            alert = Alert.from_json(raw if raw is not None else b"")
-        except (ValidationError, ValueError, TypeError):
-            with self._lock:
-                self.counters["alerts_rejected"] += 1
-            return False
-        return self.add_alert(alert.model_dump())
+        return self.add_raw("alerts", raw, None)
 
     def add_alert(self, alert: dict) -> bool:
         aid = alert["alert_id"]
@@ -185,6 +262,10 @@ class Store:
             self._alerts_version += 1
             self.counters["alerts"] += 1
             return True
+
+    def count(self, name: str) -> None:
+        with self._lock:
+            self.counters[name] += 1
 
     def set_status(self, state: str, detail: str = "", partitions: int | None = None) -> None:
         with self._lock:
@@ -217,8 +298,14 @@ class Store:
         """Every symbol with price points or signals, sorted."""
         with self._lock:
             syms = set(self._series)
-            syms.update(r["symbol"] for r in self._records.values())
+            syms.update(self._record_symbols)
         return sorted(syms)
+
+    @property
+    def symbols_version(self) -> int:
+        """Changes whenever ``symbols()`` would (cheap: for a stream deciding whether to resend the list)."""
+        with self._lock:
+            return self._symbols_version
 
     def prices(self, symbol: str) -> tuple[list[int], list[float]]:
         """Copies of the kept (ts, price) points of one symbol, oldest first."""

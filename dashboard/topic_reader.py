@@ -6,6 +6,12 @@ dashboard starts), and the thread keeps retrying while the broker is not
 reachable. ``fetch_max_wait_ms`` is small (50 ms) so a record is in the store
 within one fetch of reaching the topic (the broker may hold a fetch for the
 whole wait when few bytes are available).
+
+Every message goes through ``Store.add_raw`` (``isolate`` around a pure
+decode): a hostile message is counted and passed, never retried. The position
+moves past each message as it is handled, so even a failure outside the decode
+cannot pin the reader to one offset. After each batch the store notifies its
+subscribers (the pages being pushed to): one consumer feeds every browser.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+
+from tickscope.contracts.dead_letters import Source
 
 log = logging.getLogger(__name__)
 
@@ -122,12 +130,23 @@ class KafkaFeed(threading.Thread):
                 continue
             batches = consumer.poll(timeout_ms=self.poll_ms, max_records=5000)
             for tp, msgs in batches.items():
+                kind = self._kind(tp.topic)
                 for m in msgs:
-                    if tp.topic == self.topic_ticks:
-                        self.store.add_tick_raw(m.value, m.key)
-                    elif tp.topic == self.topic_explanations:
-                        self.store.add_record_raw(m.value)
-                    else:
-                        self.store.add_alert_raw(m.value)
-                if msgs:
-                    self._positions[tp] = msgs[-1].offset + 1
+                    self._apply(kind, m, Source(tp.topic, tp.partition, m.offset))
+                    self._positions[tp] = m.offset + 1
+            if batches:
+                self.store.notify()
+
+    def _kind(self, topic: str) -> str:
+        if topic == self.topic_ticks:
+            return "ticks"
+        return "records" if topic == self.topic_explanations else "alerts"
+
+    def _apply(self, kind: str, message, source: Source) -> None:
+        """One message into the store; never raises (the decode is isolated; this guards the rest)."""
+        try:
+            self.store.add_raw(kind, message.value, message.key, source)
+        except Exception:  # noqa: BLE001 - a bug applying one message must not stop the reader
+            log.exception("dashboard feed: applying %s %s/%d@%d failed; skipped", kind, source.topic,
+                          source.partition, source.offset)
+            self.store.count("apply_errors")

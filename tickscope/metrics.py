@@ -44,3 +44,11 @@ FAITHFULNESS_CUSUM = Gauge("tickscope_faithfulness_cusum", "Lower CUSUM statisti
 EXPLANATION_LIPSCHITZ = Gauge("tickscope_explanation_lipschitz_ratio",
                               "Largest neighbour Lipschitz ratio of the last explanation (score per feature unit)",
                               ["symbol"])
+
+# The dashboard (tickscope.dashboard): its topic reader and the pages it pushes to. No per-symbol labels.
+DASHBOARD_REJECTED = Counter("tickscope_dashboard_rejected_total",
+                             "Messages the dashboard's topic reader refused and moved past", ["kind", "reason"])
+DASHBOARD_SYMBOLS_EVICTED = Counter("tickscope_dashboard_symbols_evicted_total",
+                                    "Symbols whose price points were dropped, least recently seen first, at the cap")
+DASHBOARD_PAGES = Gauge("tickscope_dashboard_pages", "Browser pages receiving pushed updates now")
+DASHBOARD_PUSHES = Counter("tickscope_dashboard_pushes_total", "Deltas pushed to browser pages", ["frame"])

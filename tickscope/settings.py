@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     dashboard_port: int = 8050
     dashboard_token: SecretStr | None = Field(None, description="required when the dashboard binds beyond loopback")
     dashboard_max_points: int = Field(100_000, ge=100, description="price points kept per symbol")
+    dashboard_max_symbols: int = Field(1_000, ge=1,
+                                       description="symbols with price points kept; least recently seen evicted")
+    dashboard_browser_points: int = Field(20_000, ge=100,
+                                          description="price points of the shown symbol kept in the browser")
+    dashboard_poll: bool = Field(False, description="poll every 250 ms instead of pushing over a WebSocket")
 
     archive_url: SecretStr | None = Field(None, description="PostgreSQL URL of the archive; default SQLite")
     archive_path: Path | None = Field(None, description="SQLite archive file; default $DATA_DIR/archive.sqlite")

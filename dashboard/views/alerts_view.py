@@ -11,6 +11,10 @@ no "resolved" event, so the dashboard decides what is active:
 
 Each evidence signal_id is a button that opens that signal in the explanation
 panel (from the live store, else from the archive).
+
+Push: ``alerts_delta`` gives the page only what changed (the past list as a
+Patch: new cards on top, the oldest beyond ``MAX_PAST`` off the end). Poll:
+``register`` re-renders the lists when an alert arrives or every 15 s.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ import time
 
 from dash import Input, Output, State, html, no_update
 
-from tickscope.dashboard import figures
+from tickscope.dashboard import deltas, figures
 
 ACTIVE_S = 900
+RESPLIT_MS = 15_000  # active alerts age into past: re-split this often even without a new alert
 MAX_EVIDENCE_BUTTONS = 40
 MAX_PAST = 200
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
@@ -100,22 +105,55 @@ def alert_card(a: dict) -> html.Div:
     ])
 
 
+def _summary(alerts: list, active: list, past: list) -> str:
+    if not alerts:
+        return "no alerts received"
+    older = f" · {len(past) - MAX_PAST} older past alerts not shown" if len(past) > MAX_PAST else ""
+    return f"{len(alerts)} alert(s) received · {len(active)} active{older}"
+
+
+def _none() -> list:
+    return [html.P("none", className="muted")]
+
+
 def alerts_update(store, key, now_ms: int | None = None) -> tuple:
+    """Poll: (summary, active children, past children, key), ``no_update`` when nothing changed."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    new_key = [store.alerts_version, now_ms // 15_000]  # re-split every 15 s: active alerts age into past
+    new_key = [store.alerts_version, now_ms // RESPLIT_MS]
     if key == new_key:
         return no_update, no_update, no_update, no_update
     alerts = store.alerts()
     active, past = split_alerts(alerts, now_ms)
-    summary = (f"{len(alerts)} alert(s) received · {len(active)} active" if alerts else "no alerts received")
-    act = [alert_card(a) for a in active] or [html.P("none", className="muted")]
-    old = [alert_card(a) for a in past[:MAX_PAST]] or [html.P("none", className="muted")]
-    if len(past) > MAX_PAST:
-        old.append(html.P(f"… {len(past) - MAX_PAST} older alerts not shown", className="muted"))
-    return summary, act, old, new_key
+    act = [alert_card(a) for a in active] or _none()
+    old = [alert_card(a) for a in past[:MAX_PAST]] or _none()
+    return _summary(alerts, active, past), act, old, new_key
+
+
+def alerts_delta(store, shown: dict | None, now_ms: int | None = None) -> tuple[dict, dict]:
+    """Push: ({prop: value} to send, what the page shows now); the past list goes as a Patch when it can.
+
+    ``shown`` is the previous return's second value (None on a fresh page).
+    """
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    shown = shown or {}
+    key = [store.alerts_version, now_ms // RESPLIT_MS]
+    if shown.get("key") == key:
+        return {}, shown
+    alerts = store.alerts()
+    active, past = split_alerts(alerts, now_ms)
+    out = {"summary": _summary(alerts, active, past)}
+    active_ids = [a["alert_id"] for a in active]
+    if active_ids != shown.get("active"):
+        out["active"] = [alert_card(a) for a in active] or _none()
+    past_cards = [alert_card(a) for a in past[:MAX_PAST]]
+    value, past_ids = deltas.list_patch(shown.get("past"), past_cards, key=lambda c: c.id["aid"])
+    if value is not None:
+        out["past"] = value if past_cards or not isinstance(value, list) else _none()
+    return out, {"key": key, "active": active_ids, "past": past_ids}
 
 
 def register(app, store, timings) -> None:
+    """Poll mode only: re-rendered after each poll (push mode sends ``alerts_delta`` from the page stream)."""
     @app.callback(
         Output("alerts-summary", "children"), Output("alerts-active", "children"), Output("alerts-past", "children"),
         Output("alerts-key", "data"),

@@ -4,11 +4,13 @@ Results come from ``tickscope.dashboard.archive_reader.ArchiveReader`` (the arch
 store, opened read-only per search). Each row has a button that opens the
 signal in the explanation panel and a link to its replay report, served by
 ``REPORT_PATH/<signal_id>`` (``tickscope.audit.report.write_report`` over the
-replayed record; ``?replay=0`` skips the replay).
+replayed record; ``?replay=0`` skips the replay), served with ``REPORT_CSP`` on
+every answer, errors included.
 """
 
 from __future__ import annotations
 
+import html as html_text
 import re
 import time
 
@@ -19,7 +21,7 @@ from tickscope.dashboard import figures
 
 REPORT_PATH = "/_tickscope/report"
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"  # the report shows, never runs
-_SID = re.compile(r"^[0-9a-f]{32}$")
+_SID = re.compile(r"[0-9a-f]{32}")
 
 
 def layout(where: str) -> html.Div:
@@ -73,7 +75,7 @@ def archive_search(reader, symbol, ts_from, ts_to, signal_id) -> tuple:
     except ValueError as exc:
         return str(exc), []
     sid = (signal_id or "").strip().lower() or None
-    if sid is not None and not _SID.match(sid):
+    if sid is not None and not _SID.fullmatch(sid):
         return f"signal id {signal_id!r} is not 32 hex digits", []
     sym = (symbol or "").strip() or None
     res = reader.search(symbol=sym, ts_from=t1, ts_to=t2, signal_id=sid)
@@ -100,12 +102,27 @@ def register(app, reader, timings) -> None:
         finally:
             timings.add("archive", (time.perf_counter() - t0) * 1000)
 
-    @app.server.route(REPORT_PATH + "/<signal_id>")
-    def _report(signal_id):
-        from flask import Response, request
 
-        if not _SID.match(signal_id):
-            return Response("not a signal id\n", status=400, mimetype="text/plain")
-        status, body = reader.report_html(signal_id, replay=request.args.get("replay", "1") != "0")
-        return Response(body, status=status, mimetype="text/html",
-                        headers={"Content-Security-Policy": REPORT_CSP})
+
+def report_response(reader, signal_id: str, replay: bool) -> tuple[int, str, str]:
+    """(status, media type, body) of the report route; never raises, every field of a page escaped."""
+    if not _SID.fullmatch(signal_id):
+        return 400, "text/plain; charset=utf-8", "not a signal id\n"
+    try:
+        status, body = reader.report_html(signal_id, replay=replay)
+    except Exception as exc:  # noqa: BLE001 - the route answers, with its CSP, whatever the archive holds
+        return 500, "text/html; charset=utf-8", (
+            "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Report failed</title></head><body>"
+            f"<h1>Report failed</h1><p>{html_text.escape(type(exc).__name__)}</p></body></html>")
+    return status, "text/html; charset=utf-8", body
+
+
+def register_routes(server, reader) -> None:
+    """``REPORT_PATH/<signal_id>`` on the FastAPI server: the audit report, with ``REPORT_CSP`` on every answer."""
+    from fastapi.responses import Response
+
+    @server.get(REPORT_PATH + "/{signal_id}")
+    def _report(signal_id: str, replay: str = "1"):  # sync: FastAPI runs it in a thread (replay takes seconds)
+        status, media, body = report_response(reader, signal_id, replay != "0")
+        return Response(body, status_code=status, media_type=media,
+                        headers={"Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff"})

@@ -143,11 +143,12 @@ def _locate_reference(version: str) -> Path:
     return reference_path(version, get_settings().data_dir)
 
 
-def register(app, store, timings) -> None:
+def register(app, store, timings, trigger: str = "poll-ack") -> None:
+    """``trigger``: the store whose change means "news" (the poll ack, or the push stream's ``live``)."""
     @app.callback(
         Output("drift-symbol", "options"), Output("drift-graph", "figure"), Output("drift-bars", "figure"),
         Output("drift-note", "children"), Output("drift-key", "data"),
-        Input("poll-ack", "data"), Input("drift-symbol", "value"), Input("drift-window", "value"),
+        Input(trigger, "data"), Input("drift-symbol", "value"), Input("drift-window", "value"),
         Input("view-tabs", "value"), State("drift-key", "data"),
     )
     def _drift(_ack, scope, window, tab, key):

@@ -2,8 +2,10 @@
 
 Shows, all from the one archive record: the summary numbers, the SHAP waterfall
 (base value -> features -> score), the feature bar, the cell heatmap (feature x
-time), attention over event-level |SHAP|, and the record's quality numbers.
-A signal not (or no longer) in the live store is read from the archive.
+time), attention over event-level |SHAP| (or "this model has no attention"),
+and the record's quality numbers in words with a band from the model version's
+reference (``tickscope.dashboard.quality``). A signal not (or no longer) in the
+live store is read from the archive.
 
 In "follow newest" mode the panel re-renders at most every ``FOLLOW_MIN_MS``:
 at 50 signals/s redrawing five figures per poll would keep the browser busy
@@ -12,14 +14,19 @@ for nothing a human can read.
 
 from __future__ import annotations
 
+import re
 import time
+from pathlib import Path
 
 from dash import Input, Output, State, dcc, html, no_update
 
-from tickscope.dashboard import explain_figures, figures
+from tickscope.dashboard import explain_figures, figures, quality
+from tickscope.detectors.reference import reference_path
+from tickscope.settings import get_settings
 
-FOLLOW_MIN_MS = 2000
+FOLLOW_MIN_MS = 5000
 N_OUT = 9
+_VERSION = re.compile(r"[0-9a-f]{64}")  # a model version is a sha256: never a path
 
 
 def _graph(id_: str, height: int, fig) -> dcc.Graph:
@@ -47,8 +54,8 @@ def layout() -> html.Div:
             _graph("shap-heatmap", 320, e),
             _graph("attention-graph", 320, e),
         ]),
-        html.H4("Quality (record.quality)", style={"margin": "6px 0 4px 0"}),
-        html.Div(id="quality-table", className="summary"),
+        html.H4("Quality of this explanation", style={"margin": "6px 0 4px 0"}),
+        html.Div(id="quality-table", className="quality"),
     ])
 
 
@@ -57,8 +64,27 @@ def _kv(items) -> list:
             for k, v in items]
 
 
+def reference_of(model_version: str, data_dir: Path | None = None) -> dict | None:
+    """The calibration reference of a model version (packaged card, else the data directory), or None."""
+    if not isinstance(model_version, str) or not _VERSION.fullmatch(model_version):
+        return None
+    data_dir = get_settings().data_dir if data_dir is None else data_dir
+    ref = quality.load_reference(reference_path(model_version, data_dir))
+    return ref if ref is not None and ref.get("model_version") == model_version else None
+
+
+def quality_rows(rec: dict, locate=reference_of, stability_factor: float = 3.0) -> list:
+    """The quality lines as page elements: label, band, and the raw numbers; the meaning on hover."""
+    lines = quality.quality_lines(rec, locate(rec.get("model_version")), stability_factor)
+    return [html.Div(className="qline", title=line.meaning, children=[
+        html.Span(line.label, className="qlabel"),
+        html.Span(line.band, className=f"band band-{line.band.replace(' ', '-')}"),
+        html.Span(line.raw, className="qraw"),
+    ]) for line in lines]
+
+
 def explanation_view(store, selected: str | None, symbol: str | None, rendered, now_ms: int | None = None,
-                     archive=None) -> tuple:
+                     archive=None, locate=reference_of, stability_factor: float = 3.0) -> tuple:
     """Outputs of the explanation panel (``N_OUT`` values, ``no_update`` where nothing changed).
 
     ``rendered`` is [signal_id, mode, rendered_at_ms] of what the browser shows.
@@ -89,25 +115,27 @@ def explanation_view(store, selected: str | None, symbol: str | None, rendered, 
         return (no_update,) * N_OUT
     if mode == "newest" and rendered and rendered[1] == "newest" and now_ms - int(rendered[2]) < FOLLOW_MIN_MS:
         return (no_update,) * N_OUT  # following a fast stream: at most one redraw per FOLLOW_MIN_MS
-    quality = explain_figures.quality_items(rec) or [("quality", "none in this record (written before v1 quality)")]
     return (rec["signal_id"], f"({mode})", _kv(figures.summary_items(rec)), explain_figures.waterfall_figure(rec),
-            figures.feature_bar(rec), figures.shap_heatmap(rec), figures.attention_figure(rec), _kv(quality),
-            [rec["signal_id"], mode, now_ms])
+            figures.feature_bar(rec), figures.shap_heatmap(rec), figures.attention_figure(rec),
+            quality_rows(rec, locate, stability_factor), [rec["signal_id"], mode, now_ms])
 
 
-def register(app, store, timings, archive=None, report_path: str = "") -> None:
+def register(app, store, timings, archive=None, report_path: str = "", trigger: str = "poll-ack") -> None:
+    """``trigger``: the store whose change means "news" (the poll ack, or the push stream's ``live``)."""
+    factor = get_settings().alert_stability_factor  # where the instability detector alerts
+
     @app.callback(
         Output("selected-signal-id", "children"), Output("selection-mode", "children"),
         Output("explanation-summary", "children"), Output("waterfall-graph", "figure"),
         Output("feature-bar", "figure"), Output("shap-heatmap", "figure"), Output("attention-graph", "figure"),
         Output("quality-table", "children"), Output("rendered-signal", "data"),
-        Input("poll-ack", "data"), Input("selected-signal", "data"), Input("symbol-dropdown", "value"),
+        Input(trigger, "data"), Input("selected-signal", "data"), Input("symbol-dropdown", "value"),
         State("rendered-signal", "data"),
     )
     def _explain(_ack, selected, symbol, rendered):
         t0 = time.perf_counter()
         try:
-            return explanation_view(store, selected, symbol, rendered, archive=archive)
+            return explanation_view(store, selected, symbol, rendered, archive=archive, stability_factor=factor)
         finally:
             timings.add("explain", (time.perf_counter() - t0) * 1000)
 

@@ -62,16 +62,45 @@ def test_archive_reader_without_archive(tmp_path):
     assert status == 503
 
 
-def test_report_route_serves_the_audit_report(archive_file):
+def test_report_route_serves_the_audit_report_with_its_csp_on_every_answer(archive_file):
+    from starlette.testclient import TestClient
+
     import tickscope.audit.report as report  # noqa: F401
     from tickscope.dashboard.app import create_app
     from tickscope.dashboard.archive_reader import ArchiveReader
 
     path, ids = archive_file
     app = create_app(Store(), archive_reader=ArchiveReader(path))
-    c = app.server.test_client()
-    r = c.get(f"{archive.REPORT_PATH}/{ids[3]}?replay=0")
-    assert r.status_code == 200 and ids[3] in r.get_data(as_text=True)
-    assert "Inclusion proof" in r.get_data(as_text=True)
-    assert c.get(f"{archive.REPORT_PATH}/{'0' * 32}?replay=0").status_code == 404
-    assert c.get(f"{archive.REPORT_PATH}/not-an-id").status_code == 400
+    with TestClient(app.server) as c:
+        r = c.get(f"{archive.REPORT_PATH}/{ids[3]}?replay=0")
+        assert r.status_code == 200 and ids[3] in r.text and "Inclusion proof" in r.text
+        answers = [r, c.get(f"{archive.REPORT_PATH}/{'0' * 32}?replay=0"), c.get(f"{archive.REPORT_PATH}/not-an-id"),
+                   c.get(f"{archive.REPORT_PATH}/{ids[3]}%0A")]
+        assert [a.status_code for a in answers] == [200, 404, 400, 400]
+        assert all(a.headers["content-security-policy"] == archive.REPORT_CSP for a in answers)
+
+
+def test_report_route_escapes_and_keeps_its_csp_when_the_reader_fails():
+    from starlette.testclient import TestClient
+
+    from tickscope.dashboard.app import create_app
+
+    class Broken:
+        def describe(self):
+            return "<b>broken</b>"
+
+        def report_html(self, signal_id, replay=True):
+            raise RuntimeError("<script>alert(1)</script>")
+
+    class Missing(Broken):
+        def report_html(self, signal_id, replay=True):
+            from tickscope.dashboard.archive_reader import _page
+
+            return 404, _page("Not archived", "signal <script>x</script> is not in the archive")
+
+    for reader, status in ((Broken(), 500), (Missing(), 404)):
+        app = create_app(Store(), archive_reader=reader)
+        with TestClient(app.server) as c:
+            r = c.get(f"{archive.REPORT_PATH}/{'a' * 32}")
+            assert r.status_code == status and r.headers["content-security-policy"] == archive.REPORT_CSP
+            assert "<script>" not in r.text

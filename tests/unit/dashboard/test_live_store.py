@@ -111,3 +111,38 @@ def test_store_is_thread_safe():
 # ---- the view functions behind the Dash callbacks (no browser, no server) ----------------------
 
 
+
+
+def test_symbols_are_capped_least_recently_seen_first():
+    s = Store(max_symbols=3)
+    for i, sym in enumerate(["A", "B", "C"]):
+        s.add_point(sym, BASE_TS + i, 1.0)
+    s.add_point("A", BASE_TS + 10, 1.0)  # A seen again: B is now the least recently seen
+    s.add_point("D", BASE_TS + 11, 1.0)
+    assert s.symbols() == ["A", "C", "D"] and s.snapshot_status()[1]["symbols_evicted"] == 1
+    for i in range(100):
+        s.add_point(f"X{i}", BASE_TS + i, 1.0)
+    assert len(s.symbols()) == 3 and s.snapshot_status()[1]["symbols_evicted"] == 101
+
+
+def test_subscribers_are_told_after_each_batch():
+    s = Store()
+    calls = []
+    key = s.subscribe(lambda: calls.append(1))
+    s.notify()
+    s.unsubscribe(key)
+    s.notify()
+    assert calls == [1] and s.n_subscribers() == 0
+
+
+def test_symbols_version_changes_with_the_set_of_symbols():
+    s = Store(max_records=1)
+    v0 = s.symbols_version
+    s.add_point("A", BASE_TS, 1.0)
+    v1 = s.symbols_version
+    s.add_point("A", BASE_TS + 1, 1.0)
+    assert v1 != v0 and s.symbols_version == v1  # a new point of a known symbol changes nothing
+    s.add_record_raw(record_bytes(BASE_TS, symbol="B"))
+    v2 = s.symbols_version
+    s.add_record_raw(record_bytes(BASE_TS + 1, symbol="C"))  # evicts B's only record
+    assert v2 != v1 and s.symbols_version != v2 and s.symbols() == ["A", "C"]

@@ -1,12 +1,15 @@
-"""The dashboard's topic reader keeps retrying while the broker is down."""
+"""The dashboard's topic reader: it retries while the broker is down and moves past every message."""
 
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
+from tests.support.records import BASE_TS, record_bytes, tick
+from tickscope.contracts.dead_letters import Source
 from tickscope.dashboard.live_store import Store
 
-T, F = 32, 6
+
 def test_feed_keeps_retrying_while_the_broker_is_down():
     from tickscope.dashboard.topic_reader import KafkaFeed
     from tickscope.transport.broker import free_port
@@ -23,3 +26,22 @@ def test_feed_keeps_retrying_while_the_broker_is_down():
     finally:
         feed.stop()
     assert not feed.is_alive()
+
+
+def test_a_message_that_breaks_the_store_is_counted_and_passed():
+    from tickscope.dashboard.topic_reader import KafkaFeed
+
+    class Exploding(Store):
+        def add_point(self, symbol, ts, price):
+            raise RuntimeError("a bug while applying")
+
+    s = Exploding()
+    feed = KafkaFeed(s, {}, "ticks", "explanations", topic_alerts="alerts")
+    value, key = tick(ts=BASE_TS)
+    feed._apply("ticks", SimpleNamespace(value=value, key=key), Source("ticks", 0, 7))  # must not raise
+    feed._apply("records", SimpleNamespace(value=record_bytes(BASE_TS), key=None), Source("explanations", 0, 8))
+    feed._apply("alerts", SimpleNamespace(value=b"[" * 50_000, key=None), Source("alerts", 0, 9))
+    counters = s.snapshot_status()[1]
+    assert counters["apply_errors"] == 1 and counters["records"] == 1 and counters["alerts_rejected"] == 1
+    assert s.dead_letters[-1].source_offset == 9 and s.dead_letters[-1].source_topic == "alerts"
+    assert [feed._kind(t) for t in ("ticks", "explanations", "alerts")] == ["ticks", "records", "alerts"]

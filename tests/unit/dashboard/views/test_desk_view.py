@@ -39,7 +39,7 @@ def test_desk_update_full_then_incremental():
     sel = desk.desk_update(s, "EURUSD", sid, inc["cursor"], None)
     assert sel["figure"] is no_update and sel["extend"][1] == [3] and sel["extend"][2]["x"] == [1]
     # a cursor from another process, or one behind the kept points, gets the whole figure
-    other = dict(inc["cursor"], uid="elsewhere")
+    other = dict(inc["cursor"], chart=dict(inc["cursor"]["chart"], uid="elsewhere"))
     assert desk.desk_update(s, "EURUSD", None, other, None)["figure"] is not no_update
 
 
@@ -88,3 +88,34 @@ def test_desk_update_with_100k_points_sends_the_figure_once_then_only_new_points
     assert size < 4_000_000, size
 
 
+
+
+def test_chart_is_capped_in_the_browser_and_says_so():
+    from tickscope.dashboard.views import desk_view as desk
+
+    s = Store(max_points=1000)
+    for i in range(300):
+        s.add_point("EURUSD", BASE_TS + i, 1.0)
+    out = desk.chart_update(s, "EURUSD", None, None, None, browser_points=100)
+    assert len(out["figure"]["data"][2]["x"]) == 100 and out["figure"]["data"][2]["x"][-1] == BASE_TS + 299
+    assert out["note"] == "showing last 100 of 300 price points received"
+    s.add_point("EURUSD", BASE_TS + 300, 1.0)
+    inc = desk.chart_update(s, "EURUSD", None, out["cursor"], None, browser_points=100)
+    upd, idx, cap = inc["extend"]
+    assert idx == [2] and cap["x"] == [100]  # plotly keeps the newest 100 in the browser
+    assert inc["note"] == "showing last 100 of 301 price points received"
+    few = Store()
+    few.add_point("EURUSD", BASE_TS, 1.0)
+    assert desk.chart_update(few, "EURUSD", None, None, None, browser_points=100)["note"] == ""  # cap not applied
+
+
+def test_pick_symbol():
+    from tickscope.dashboard.views import desk_view as desk
+
+    s = filled_store(n_points=10, n_signals=3)
+    s.add_record_raw(record_bytes(BASE_TS + 5, symbol="BTCUSD"))
+    sid = s.signals("BTCUSD")[0].signal_id
+    assert desk.pick_symbol(s, "EURUSD", sid, True) == "BTCUSD"
+    assert desk.pick_symbol(s, "EURUSD", sid, False) == "EURUSD"
+    assert desk.pick_symbol(s, "NOPE", None, False) == s.signals(limit=1)[0].symbol
+    assert desk.pick_symbol(Store(), None, None, False) is None

@@ -59,3 +59,34 @@ def test_explanation_view_without_signals():
     assert signal.explanation_view(s, None, None, None)[0] is no_update
 
 
+
+
+def test_a_model_without_attention_is_said_not_failed():
+    from tickscope.dashboard.views import signal_view as signal
+
+    s = filled_store(n_points=10, n_signals=1)
+    rec = s.record(s.newest_signal_id())
+    rec.update(signal_id="e" * 32, attention=None, attention_shap_spearman=None)
+    s.add_record(rec)
+    out = signal.explanation_view(s, "e" * 32, "EURUSD", None, locate=lambda version: None)
+    summary = json.dumps([c.to_plotly_json() for c in out[2]], default=lambda o: o.to_plotly_json())
+    assert "this model has no attention" in summary
+    assert out[6].layout.annotations[0].text == "this model has no attention"
+    quality = json.dumps([c.to_plotly_json() for c in out[7]], default=lambda o: o.to_plotly_json())
+    assert "this model has no attention" in quality
+    del rec["attention"]  # a record written without the field at all
+    rec["signal_id"] = "d" * 32
+    s.add_record(rec)
+    assert signal.explanation_view(s, "d" * 32, "EURUSD", None, locate=lambda v: None)[0] == "d" * 32
+
+
+def test_reference_is_looked_up_only_for_a_sha256_version(tmp_path):
+    from tickscope.dashboard.views import signal_view as signal
+
+    assert signal.reference_of("../../etc/passwd", tmp_path) is None
+    version = "ab" * 32
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / f"{version}.reference.json").write_text(json.dumps({"model_version": version}))
+    assert signal.reference_of(version, tmp_path) == {"model_version": version}
+    (tmp_path / "models" / f"{'cd' * 32}.reference.json").write_text(json.dumps({"model_version": version}))
+    assert signal.reference_of("cd" * 32, tmp_path) is None  # a file that names another version is not its reference
