@@ -42,7 +42,22 @@ class LoadedModel:
 
     @property
     def threshold(self) -> float:
-        return float(self.meta["threshold"])
+        """The upper threshold (a symmetric model's one threshold)."""
+        return self.thresholds[1]
+
+    @property
+    def thresholds(self) -> tuple[float, float]:
+        """(lower, upper): a score above upper is a long signal, below lower a short one."""
+        if "threshold_low" in self.meta:
+            return float(self.meta["threshold_low"]), float(self.meta["threshold_high"])
+        return -float(self.meta["threshold"]), float(self.meta["threshold"])
+
+    def signal_threshold(self, direction: str) -> float:
+        """The threshold a signal's record carries: the side it crossed; a symmetric model's one threshold
+        (positive for both sides, as records of such models have always said)."""
+        if "threshold_low" not in self.meta:
+            return float(self.meta["threshold"])
+        return self.thresholds[1] if direction == "long" else self.thresholds[0]
 
     @property
     def feature_names(self) -> list[str]:

@@ -164,7 +164,8 @@ def _signal(model, symbol: str, ts: int, price: float, window, value: float, dir
     from tickscope.contracts.ids import signal_id_for
 
     return Signal(signal_id=signal_id_for(symbol, ts, model.version), symbol=symbol, ts=ts, price=price,
-                  model_version=model.version, score=value, threshold=model.threshold, direction=direction,
+                  model_version=model.version, score=value, threshold=model.signal_threshold(direction),
+                  direction=direction,
                   feature_names=model.feature_names, window=window.astype(float).tolist(), scored_at=now_ms)
 
 

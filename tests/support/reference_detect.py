@@ -23,8 +23,6 @@ from tickscope.contracts.records import DeadLetter, Signal, Tick
 from tickscope.features.window import HISTORY, ROW_SPAN, WINDOW_T, feature_rows, rows_from_price_windows
 from tickscope.streams import gate, ingest, score
 
-CANDIDATE_MARGIN = gate.CANDIDATE_MARGIN
-
 
 class Admission(str, Enum):
     ACCEPTED = "accepted"
@@ -167,11 +165,11 @@ class ReferenceDetector:
             return
         scores, _ = score.score_windows(self.model.net, np.stack([w for _, w, _ in ready]))
         out.scored = len(ready)
-        near = self.model.threshold * (1.0 - CANDIDATE_MARGIN)
-        for (tick, window, msg), batch_value in zip(ready, scores):
+        near = set(gate.near_either_threshold(scores, self.model.thresholds).tolist())
+        for k, ((tick, window, msg), batch_value) in enumerate(zip(ready, scores)):
             history = self.histories[tick.symbol]
-            value = score.score_one(self.model.net, window) if abs(batch_value) > near else float(batch_value)
-            direction = gate.significance(value, self.model.threshold, history.cooldown)
+            value = score.score_one(self.model.net, window) if k in near else float(batch_value)
+            direction = gate.significance(value, self.model.thresholds, history.cooldown)
             history.cooldown = gate.next_cooldown(history.cooldown, direction is not None, self.cooldown_ticks)
             if direction is not None:
                 sig = self._signal(tick, window, value, direction, now_ms)
@@ -186,7 +184,7 @@ class ReferenceDetector:
             price=tick.price,
             model_version=self.model.version,
             score=value,
-            threshold=self.model.threshold,
+            threshold=self.model.signal_threshold(direction),
             direction=direction,
             feature_names=self.model.feature_names,
             window=window.astype(float).tolist(),
