@@ -151,7 +151,7 @@ class SignalDetector:
         if not len(windows):
             return
         w_ticks = r_ticks[ready]
-        scores = np.concatenate([score.score_windows(self.model.net, windows[i:i + SCORE_CHUNK])[0]
+        scores = np.concatenate([score.prefilter_scores(self.model.net, windows[i:i + SCORE_CHUNK])
                                  for i in range(0, len(windows), SCORE_CHUNK)])
         out.scored = len(windows)
         for k, value, direction in gate_windows(self.model, w, rows[w_ticks], windows, scores, self.cooldown_ticks):

@@ -22,6 +22,24 @@ def score_windows(net: torch.nn.Module, windows: np.ndarray) -> tuple[np.ndarray
     return score.double().numpy(), attention.double().numpy()
 
 
+def prefilter_scores(net: torch.nn.Module, windows: np.ndarray) -> np.ndarray:
+    """windows [B, T, F] -> scores [B] float64, only to find the windows near or beyond a threshold.
+
+    Not the decisive score (a batched CPU forward differs from the window alone in the last bits; the gate
+    re-scores candidates with ``score_one``), so it takes the model's cheapest forward
+    (``scores_and_attention``: the same operations as ``forward`` written as flat matrix products); other
+    architectures take their own forward."""
+    from tickscope.models.lstm import AttentionLSTM, scores_and_attention
+
+    if len(windows) == 0:
+        return np.zeros(0)
+    if not isinstance(net, AttentionLSTM):
+        return score_windows(net, windows)[0]
+    with torch.inference_mode():
+        score, _ = scores_and_attention(net, torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32)))
+    return score.double().numpy()
+
+
 def score_one(net: torch.nn.Module, window: np.ndarray) -> float:
     """The window scored alone (batch of one): the archived, bit-reproducible score."""
     return float(score_windows(net, np.asarray(window, dtype=np.float32)[None])[0][0])
