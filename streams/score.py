@@ -26,18 +26,25 @@ def prefilter_scores(net: torch.nn.Module, windows: np.ndarray) -> np.ndarray:
     """windows [B, T, F] -> scores [B] float64, only to find the windows near or beyond a threshold.
 
     Not the decisive score (a batched CPU forward differs from the window alone in the last bits; the gate
-    re-scores candidates with ``score_one``), so it takes the model's cheapest forward
-    (``scores_and_attention``: the same operations as ``forward`` written as flat matrix products); other
-    architectures take their own forward."""
-    from tickscope.models.lstm import AttentionLSTM, scores_and_attention
+    re-scores candidates with ``score_one``), so it takes the cheapest forward there is: for the attention
+    LSTM, the flat matrix products of ``scores_and_attention`` with the attention's tanh done by numpy
+    (about 8 times faster per element than torch's on this CPU; scores agree to ~1e-8, the gate's margin is
+    1e-3 of a threshold). Other architectures take their own forward."""
+    from tickscope.models.lstm import AttentionLSTM
 
     if len(windows) == 0:
         return np.zeros(0)
     if not isinstance(net, AttentionLSTM):
         return score_windows(net, windows)[0]
     with torch.inference_mode():
-        score, _ = scores_and_attention(net, torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32)))
-    return score.double().numpy()
+        states, _ = net.lstm(torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32)))
+        b, t, h = states.shape
+        z = torch.addmm(net.att_proj.bias, states.reshape(b * t, h), net.att_proj.weight.t())
+        np.tanh(z.numpy(), out=z.numpy())
+        attention = torch.softmax(torch.mv(z, net.att_score.weight[0]).view(b, t), dim=1)
+        context = torch.bmm(attention.unsqueeze(1), states).squeeze(1)
+        score = torch.addmm(net.head.bias, torch.cat([context, states[:, -1]], dim=-1), net.head.weight.t())
+    return score.squeeze(-1).double().numpy()
 
 
 def score_one(net: torch.nn.Module, window: np.ndarray) -> float:
