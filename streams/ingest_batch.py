@@ -1,9 +1,11 @@
 """Stage ``ingest`` over a whole fetch batch: raw messages -> columns of valid ticks, and rejections.
 
-Fast path: a message is decoded with orjson, and a tick object that is
-plainly valid (a known-good symbol equal to the key, an integer ts, numeric
-price and size) goes straight into the columns; the range checks run in numpy
-over the batch. Anything else takes the reference path
+Fast path: a message is decoded by msgspec straight into a typed tick (an
+integer ts, numeric price and size: the JSON types the contract allows), and
+one whose symbol is known-good and equal to the key goes into the columns; the
+range checks run in numpy over the batch. A message msgspec refuses is split by
+orjson (an array's good elements still take the fast path). Anything else takes
+the reference path
 (``tickscope.streams.ingest.validate`` and ``validate_object``), so every
 rejection carries the reference's own reason and detail, byte for byte.
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import msgspec
 import numpy as np
 import orjson
 
@@ -25,6 +28,18 @@ from tickscope.contracts.dead_letters import Rejected
 from tickscope.streams.ingest import MAX_FUTURE_MS, MAX_PRICE, MIN_TS_MS, SYMBOL_RE, decode_json, validate_object
 
 KNOWN_SYMBOLS = 200_000  # symbols remembered as regex-valid (the cache is cleared beyond it)
+
+
+class _Tick(msgspec.Struct):
+    """The shape of a plainly valid tick; extra fields are ignored, as the reference does."""
+
+    symbol: str
+    ts: int
+    price: float
+    size: float | None = None
+
+
+_decode_tick = msgspec.json.Decoder(_Tick | list[_Tick]).decode
 
 
 @dataclass
@@ -51,7 +66,8 @@ class BatchDecoder:
             self.known.clear()
         fast, slow = [], []  # fast: (msg, elem, symbol, ts, price, size); slow: (msg, elem or None)
         for i, raw in enumerate(values):
-            self._split(i, raw, keys[i], fast, slow)
+            if not self._typed(i, raw, keys[i], fast):
+                self._split(i, raw, keys[i], fast, slow)
         fast, slow = self._range_check(fast, slow, now)
         good, rejects = list(fast), []
         for i, e in slow:
@@ -63,6 +79,32 @@ class BatchDecoder:
                        ts=np.fromiter((t[3] for t in good), np.int64, len(good)),
                        price=np.fromiter((t[4] for t in good), np.float64, len(good)),
                        size=np.fromiter((t[5] for t in good), np.float64, len(good)), rejects=rejects)
+
+    def _typed(self, i: int, raw, key, fast: list) -> bool:
+        """True when msgspec took the whole message as plainly valid ticks (all in ``fast``)."""
+        if raw is None or len(raw) > self.max_bytes:
+            return False
+        try:
+            ticks = _decode_tick(raw)
+        except msgspec.DecodeError:
+            return False
+        if type(ticks) is not list:
+            return self._known(ticks.symbol, key) and not fast.append(
+                (i, None, ticks.symbol, ticks.ts, ticks.price, math.nan if ticks.size is None else ticks.size))
+        if not ticks or not all(self._known(t.symbol, key) for t in ticks):
+            return False
+        fast.extend((i, e, t.symbol, t.ts, t.price, math.nan if t.size is None else t.size)
+                    for e, t in enumerate(ticks))
+        return True
+
+    def _known(self, symbol: str, key) -> bool:
+        """The symbol matches the contract's pattern (remembered) and equals the key, if there is one."""
+        expected = self.known.get(symbol)
+        if expected is None:
+            if not SYMBOL_RE.fullmatch(symbol):
+                return False
+            expected = self.known[symbol] = symbol.encode("utf-8")
+        return key is None or key == expected
 
     def _split(self, i: int, raw, key, fast: list, slow: list) -> None:
         """Plainly valid ticks of one message to ``fast``; the message (or element) to ``slow`` otherwise."""
@@ -92,12 +134,7 @@ class BatchDecoder:
             return False
         if size is not None and type(size) not in (int, float):
             return False
-        expected = self.known.get(symbol)
-        if expected is None:
-            if not SYMBOL_RE.fullmatch(symbol):
-                return False
-            expected = self.known[symbol] = symbol.encode("utf-8")
-        if key is not None and key != expected:
+        if not self._known(symbol, key):
             return False
         fast.append((i, e, symbol, ts, price, math.nan if size is None else size))
         return True

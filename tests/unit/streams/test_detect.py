@@ -70,7 +70,11 @@ def _hostile_mix() -> list[Message]:
            b'{"symbol": "GOOG", "ts": 1700000000000, "price": 1e400}', b'{"symbol": "GOOG", "price": 1}',
            b'{"symbol": "GOOG", "ts": "2024-01-01", "price": 1}', b"\xff\xfe", b'"just a string"',
            json.dumps({"symbol": "GOOG", "ts": 1700000000000, "price": 10 ** 400}).encode(),
-           b'{"symbol": "GOOG", "ts": 1700000000000, "price": 2, "size": -3}']
+           b'{"symbol": "GOOG", "ts": 1700000000000, "price": 2, "size": -3}',
+           b'{"symbol": "GOOG", "ts": 1700000000000, "price": 2, "price": -2}',
+           b'{"symbol": "GOOG", "ts": true, "price": 2}',
+           b'{"symbol": "GOOG", "ts": 1700000000000.0, "price": 2}',
+           b'{"symbol": "GOOG", "ts": 1, "price": 2, "size": "3"}']
 
     def add(key, value, partition):
         out.append(Message(key, value, partition, offsets[partition]))
