@@ -14,7 +14,8 @@ tickscope knows, validated strictly (no string where a number belongs) with no
 field the schema lacks, its arrays have the shapes the schema describes
 (``window`` and ``attributions`` [T][F], ``attention`` [T], ...), its
 ``signal_id`` is sha256(symbol|ts|model_version), its ``model_version`` is a
-sha256 in hex, and the message key (when present) is its ``signal_id``.
+sha256 in hex, its symbol is one ingest accepts (the whole string), and the
+message key (when present) is its ``signal_id``.
 
 The accepted body is the record's RFC 8785 bytes (hash form 2), so the leaf hash
 does not depend on how the producer happened to format its JSON.
@@ -30,6 +31,7 @@ from tickscope.contracts.canonical import HASH_FORM_JCS, canonical_jcs
 from tickscope.contracts.dead_letters import Rejected, Source, isolate
 from tickscope.contracts.ids import signal_id_for
 from tickscope.contracts.records import ARCHIVE_SCHEMA_VERSION, ArchiveRecord, DeadLetter, Explainer
+from tickscope.streams.ingest import SYMBOL_RE
 
 STAGE_ID = "archiver"
 MAX_RECORD_BYTES = 1_048_576  # Kafka's default max.message.bytes; a real record is ~12.5 KB
@@ -142,6 +144,8 @@ def check_record(obj: dict) -> None:
         raise Rejected("unknown_field", f"explainer field(s) {sorted(set(explainer) - _EXPLAINER_FIELDS)[:5]}")
     _validate(obj)
     check_shapes(obj)
+    if not SYMBOL_RE.fullmatch(obj["symbol"]):
+        raise Rejected("bad_symbol", f"symbol {obj['symbol'][:40]!r} does not match {SYMBOL_RE.pattern}")
     if not MODEL_VERSION_RE.fullmatch(obj["model_version"]):
         raise Rejected("bad_model_version", f"model_version {obj['model_version'][:80]!r} is not a sha256 in hex")
     if signal_id_for(obj["symbol"], obj["ts"], obj["model_version"]) != obj["signal_id"]:
