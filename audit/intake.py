@@ -131,7 +131,7 @@ def check_record(obj: dict) -> None:
     """Schema, strings, shapes and ids of a decoded record; raises ``Rejected``."""
     version = obj.get("schema_version")
     if not isinstance(version, int) or isinstance(version, bool) or version not in KNOWN_SCHEMA_VERSIONS:
-        raise Rejected("unknown_schema_version", f"schema_version {str(version)[:40]!r} is not one this tickscope "
+        raise Rejected("unknown_schema_version", f"schema_version {str(version)[:40]} is not one this tickscope "
                                                  f"knows ({sorted(KNOWN_SCHEMA_VERSIONS)}); refused, not stored")
     bad = _first_bad_string(obj)
     if bad is not None:

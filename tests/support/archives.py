@@ -73,3 +73,63 @@ def witness_values(path) -> list[bytes]:
     """The heads of an archive as the archiver published them (taken before any attack): a witness file's lines."""
     with open_store(path, read_only=True) as store:
         return [h.to_json_bytes() for h in store.heads()]
+
+
+def reopen(path, signer: Signer):
+    """A writable store on an existing archive, through the archiver's start check (as a restart does)."""
+    from tickscope.audit.startup import check_log
+
+    store = open_store(path, read_only=False)
+    state = check_log(store, {signer.key_id: signer.public_raw}, None)
+    store.adopt(state.frontier, state.last_head)
+    return store
+
+
+# ---- archives as an older tickscope wrote them ---------------------------------------------------------------
+
+_LEGACY_TABLES = [
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE records (seq INTEGER PRIMARY KEY, signal_id TEXT NOT NULL UNIQUE, symbol TEXT NOT NULL,
+        ts INTEGER NOT NULL, model_version TEXT NOT NULL, schema_version INTEGER NOT NULL, body BLOB NOT NULL,
+        leaf_hash BLOB NOT NULL, log_root BLOB NOT NULL, source TEXT NOT NULL, archived_at INTEGER NOT NULL)""",
+    """CREATE TABLE heads (tree_size INTEGER PRIMARY KEY, root BLOB NOT NULL, timestamp INTEGER NOT NULL,
+        key_id TEXT NOT NULL, signature BLOB NOT NULL)""",
+    "CREATE TABLE signing_keys (key_id TEXT PRIMARY KEY, public_key BLOB NOT NULL, added_at INTEGER NOT NULL)",
+    """CREATE TABLE conflicts (id INTEGER PRIMARY KEY AUTOINCREMENT, signal_id TEXT NOT NULL,
+        archived_seq INTEGER NOT NULL, kind TEXT NOT NULL, body BLOB NOT NULL, source TEXT NOT NULL,
+        received_at INTEGER NOT NULL)""",
+    """CREATE TABLE rejected (id INTEGER PRIMARY KEY AUTOINCREMENT, reason TEXT NOT NULL, detail TEXT NOT NULL,
+        raw_value BLOB, raw_key BLOB, source TEXT NOT NULL, received_at INTEGER NOT NULL)""",
+    """CREATE TABLE offsets (topic TEXT NOT NULL, kafka_partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
+        PRIMARY KEY (topic, kafka_partition))""",
+]
+
+
+def build_legacy_archive(path, values: list[dict], signer: Signer, batch: int = 4) -> None:
+    """A store-schema-1 SQLite archive as tickscope wrote it before RFC 8785: bodies in the legacy hash form
+    (sorted-keys JSON, Python float repr), stored verbatim whatever their schema_version, heads without
+    consistency proofs. Old archives must still verify."""
+    import sqlite3
+
+    from tickscope.audit.merkle import CompactRange, leaf_hash
+    from tickscope.contracts.canonical import canonical_json
+
+    con = sqlite3.connect(path)
+    for q in _LEGACY_TABLES:
+        con.execute(q)
+    con.execute("INSERT INTO meta VALUES ('store_schema_version', '1'), ('log_hash', 'rfc6962-sha256')")
+    con.execute("INSERT INTO signing_keys VALUES (?, ?, 1)", (signer.key_id, signer.public_raw))
+    frontier = CompactRange()
+    for i, v in enumerate(values):
+        body = canonical_json(v)
+        frontier.append(leaf_hash(body))
+        con.execute("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (i, v["signal_id"], v["symbol"], v["ts"], v["model_version"], v["schema_version"], body,
+                     leaf_hash(body), frontier.root(), f"explanations/0@{i}", 1_700_000_000_000 + i))
+        if (i + 1) % batch == 0 or i == len(values) - 1:
+            head = signer.sign(frontier.size, frontier.root(), 1_700_000_000_000 + i)
+            con.execute("INSERT INTO heads VALUES (?, ?, ?, ?, ?)",
+                        (head.tree_size, head.root, head.timestamp, head.key_id, head.signature))
+    con.execute("INSERT INTO offsets VALUES ('explanations', 0, ?)", (len(values),))
+    con.commit()
+    con.close()

@@ -67,6 +67,8 @@ def _start_children(sup, args, env, settings) -> None:
             stage_env["TICKSCOPE_METRICS_PORT"] = str(metrics_port + port_offset)
         sup.start(name, ["worker"], stage_env)
     sup.start("archiver", ["archiver"], env)
+    print(f"tickscope up: the archive's public key will be in {_public_key_file(settings)} (written by the archiver; "
+          f"check the archive with tickscope verify --public-key {_public_key_file(settings)})", flush=True)
     sup.start("dashboard", ["dashboard", "--port", str(port)], env)
     for spec in args.feed or DEFAULT_FEEDS:
         source, symbol, speed = _parse_feed(spec)
@@ -74,6 +76,12 @@ def _start_children(sup, args, env, settings) -> None:
                                      "--loop", "--no-progress"], env)
     print(f"tickscope up: dashboard http://{settings.dashboard_host}:{port}  "
           f"(logs in {settings.data_dir / 'logs'}; Ctrl-C stops everything)", flush=True)
+
+
+def _public_key_file(settings):
+    from tickscope.audit.heads import public_key_path
+
+    return public_key_path(settings.archive_key_path())
 
 
 def _parse_feed(spec: str) -> tuple[str, str, str]:
