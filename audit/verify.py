@@ -235,13 +235,14 @@ def _check_coverage(leaves, ids, heads, good: Head | None, inclusion: bool, res:
         res.add(None, None, "the archive holds no records and no signed head: an archive emptied by deletion looks "
                             "exactly like this (check it against a witness or a checkpoint)")
         return
-    if good is None:
-        if leaves:
-            res.add(0, ids[0], f"the archive holds {len(leaves)} records but no signed head that verifies")
+    if not heads:
+        res.add(0, ids[0], f"the archive holds {len(leaves)} records but no signed head")
         return
-    if good.tree_size < len(leaves):
-        n = good.tree_size
-        res.add(n, ids[n], f"not covered by any signed head (the latest good head covers {n} records, the archive "
+    if good is None:
+        return  # every head failed, and each said why
+    if heads[-1].tree_size < len(leaves):  # a bad head is reported by itself; this is about the unsigned tail
+        n = heads[-1].tree_size
+        res.add(n, ids[n], f"not covered by any signed head (the latest head covers {n} records, the archive "
                            f"holds {len(leaves)}): appended outside the archiver, or its head was deleted")
     if inclusion and good.tree_size > 0:
         size = good.tree_size
