@@ -55,11 +55,11 @@ def check_witness(witness, heads: list[Head], tree: Tree, ids: list[str], keys: 
                     f"the witnessed root: the log was rewritten; the first bad record is among seq "
                     f"{start}..{w.tree_size - 1}", span_end=w.tree_size)
         res.proofs_checked += 1
-    _check_witness_chain(good, res)
+    check_witness_chain(good, res)
     _witness_coverage(good, heads, res)
 
 
-def _check_witness_chain(good: list[Head], res) -> None:
+def check_witness_chain(good: list[Head], res) -> None:
     for prev, head in zip(good, good[1:]):
         if head.from_size is None or head.from_size != prev.tree_size:
             continue  # a head published after one the witness lacks: the records check links them instead
