@@ -7,9 +7,9 @@ import itertools
 
 import pytest
 
-from tests.security.insider import Archive
 from tests.support import require
 from tests.support.archives import build_archive, public_key_file, real_records, witness_values
+from tests.support.insider import Archive
 from tests.support.postgres import available, postgres_server
 from tickscope.audit.witness import write_file
 

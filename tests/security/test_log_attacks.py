@@ -127,8 +127,8 @@ def test_reordering_records_is_detected_and_refused(archive, cli):
 
 
 def test_moving_a_record_between_two_archives_is_detected(archive, cli, tmp_path):
-    from tests.security.insider import Archive
     from tests.support.archives import build_archive, real_records, witness_values
+    from tests.support.insider import Archive
 
     other_path = tmp_path / "other.sqlite"  # a second archive of the same operator, same key
     build_archive(other_path, real_records()[N:], batch=1, data_dir=archive.data_dir)
