@@ -51,13 +51,23 @@ class Counters:
     gap_records: int = 0
 
 
-def plan_positions(topic: str, partitions: list[int], stored: dict, log_starts: dict[int, int]
-                   ) -> tuple[dict[int, int], list[Gap]]:
-    """Where to read each partition from, and the gaps: stored offsets below the log start."""
+def plan_positions(topic: str, partitions: list[int], stored: dict, log_starts: dict[int, int],
+                   log_ends: dict[int, int] | None = None) -> tuple[dict[int, int], list[Gap]]:
+    """Where to read each partition from, and the gaps: stored offsets below the log start.
+
+    A stored offset beyond the log's end means the topic was deleted and created again (the embedded broker
+    after a restart): everything it now holds is read from its start (records already archived are duplicates,
+    ignored by ``signal_id``), and the archiver logs it.
+    """
     seeks, gaps = {}, []
     for p in partitions:
         nxt = stored.get((topic, p), 0)
         start = log_starts.get(p, 0)
+        end = (log_ends or {}).get(p)
+        if end is not None and nxt > end:
+            log.warning("archiver: stored offset %d of %s/%d is beyond the log end %d: the topic was recreated; "
+                        "reading it from its start %d", nxt, topic, p, end, start)
+            nxt = start
         if nxt < start:
             gaps.append(Gap(topic, p, nxt, start, f"offsets {nxt}..{start - 1} of {topic}/{p} were deleted by the "
                                                   "broker's retention before the archiver read them"))
@@ -101,7 +111,8 @@ class Archiver:
         if parts and (force or parts != set(self.consumer.assignment())):
             self.consumer.assign(sorted(parts, key=lambda tp: tp.partition))
             starts = {tp.partition: off for tp, off in self.consumer.beginning_offsets(list(parts)).items()}
-            seeks, gaps = plan_positions(self.topic, sorted(starts), self.store.offsets(), starts)
+            ends = {tp.partition: off for tp, off in self.consumer.end_offsets(list(parts)).items()}
+            seeks, gaps = plan_positions(self.topic, sorted(starts), self.store.offsets(), starts, ends)
             for gap in gaps:
                 self._gap(gap)
             for tp in parts:

@@ -18,6 +18,12 @@ def test_a_stored_offset_below_the_log_start_is_a_gap_not_a_silent_skip():
     assert "deleted by the broker's retention" in gaps[0].detail
 
 
+def test_a_stored_offset_beyond_the_end_reads_a_recreated_topic_from_its_start():
+    seeks, gaps = plan_positions("explanations", [0, 1], {("explanations", 0): 500, ("explanations", 1): 3},
+                                 {0: 0, 1: 0}, {0: 20, 1: 9})
+    assert seeks == {0: 0, 1: 3} and gaps == []
+
+
 def test_offsets_that_jump_inside_a_batch_are_gaps():
     expected = {("explanations", 0): 10}
     batch = [SimpleNamespace(topic="explanations", partition=0, offset=o) for o in (10, 11, 15, 16)]
