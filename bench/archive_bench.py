@@ -162,8 +162,9 @@ def render(r: dict) -> str:
     lines.append(f"  us/record at the largest size / at the smallest: {r['verify_linearity']:.2f} (1.0 = linear)")
     p = r["replay"]
     lines.append(f"replay (full re-explanation), {p['records']} records, side by side:")
-    lines.append(f"  1 job : {p['records_per_s_1']:7.1f} records/s replay, {r['replay_and_verify_records_per_s_1']:7.1f}"
-                 f" replay-and-verify ({p['reproduced_1']}/{p['records']} reproduced)")
+    lines.append(f"  1 job : {p['records_per_s_1']:7.1f} records/s replay, "
+                 f"{r['replay_and_verify_records_per_s_1']:7.1f} replay-and-verify "
+                 f"({p['reproduced_1']}/{p['records']} reproduced)")
     lines.append(f"  {p['jobs']} jobs: {p['records_per_s_n']:7.1f} records/s replay, "
                  f"{r['replay_and_verify_records_per_s_n']:7.1f} replay-and-verify ({p['reproduced_n']}/{p['records']} "
                  f"reproduced; same outcomes as 1 job: {p['same_outcomes']})")
