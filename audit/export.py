@@ -31,7 +31,10 @@ def export_rows(records) -> list[dict]:
         if not isinstance(obj, dict):
             obj = {"signal_id": rec.signal_id, "symbol": rec.symbol, "ts": rec.ts,
                    "unreadable_body": why if obj is None else f"JSON {type(obj).__name__}, not an object"}
-        ts_utc = iso_utc(rec.ts) if 0 <= rec.ts < 2**53 else ""
+        try:
+            ts_utc = iso_utc(rec.ts)
+        except (ValueError, OverflowError, OSError):
+            ts_utc = ""
         row = {"seq": rec.seq, "ts_utc": ts_utc, "leaf_hash": rec.leaf_hash.hex()}
         for k, v in obj.items():
             row[k] = v

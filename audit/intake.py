@@ -36,6 +36,7 @@ from tickscope.streams.ingest import SYMBOL_RE
 STAGE_ID = "archiver"
 MAX_RECORD_BYTES = 1_048_576  # Kafka's default max.message.bytes; a real record is ~12.5 KB
 MAX_SAFE_INT = 2**53 - 1
+MAX_TIME_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last time a datetime can show
 MAX_DEPTH = 32  # a record is 3 levels deep; quality 2 more
 KNOWN_SCHEMA_VERSIONS = frozenset(range(1, ARCHIVE_SCHEMA_VERSION + 1))
 MODEL_VERSION_RE = re.compile(r"[0-9a-f]{64}")
@@ -151,8 +152,8 @@ def check_record(obj: dict) -> None:
     if signal_id_for(obj["symbol"], obj["ts"], obj["model_version"]) != obj["signal_id"]:
         raise Rejected("bad_signal_id", "signal_id is not sha256(symbol|ts|model_version)")
     for name in ("ts", "scored_at", "produced_at"):
-        if obj[name] < 0:
-            raise Rejected("out_of_range", f"{name} {obj[name]} is before 1970")
+        if not 0 <= obj[name] <= MAX_TIME_MS:
+            raise Rejected("out_of_range", f"{name} {obj[name]} is not an epoch-ms time between 1970 and 9999")
 
 
 def _validate(obj: dict) -> None:

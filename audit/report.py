@@ -33,7 +33,14 @@ from tickscope.contracts.times import iso_utc, now_ms
 
 MAX_REPORT_RECORDS = 200
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-iso = iso_utc
+
+
+def iso(ms) -> str:
+    """UTC time of epoch ms, or the number itself when no calendar can show it."""
+    try:
+        return iso_utc(ms)
+    except (ValueError, OverflowError, OSError, TypeError):
+        return str(ms)
 
 
 def _model_card(version: str) -> str | None:
@@ -167,7 +174,7 @@ def _row(rec, obj: dict | None, outcome) -> str:
     score = f"{obj['score']:.4g}" if obj else "-"
     direction = obj["direction"] if obj else "-"
     return (f"<tr><td>{_e(rec.seq)}</td><td><a href='#s{_e(anchor)}'>{_e(rec.signal_id)}</a></td>"
-            f"<td>{_e(rec.symbol)}</td><td>{_e(iso(rec.ts) if 0 <= rec.ts < 2**53 else rec.ts)}</td>"
+            f"<td>{_e(rec.symbol)}</td><td>{_e(iso(rec.ts))}</td>"
             f"<td>{_e(direction)}</td><td>{_e(score)}</td><td>{_status_html(st)}</td></tr>")
 
 
