@@ -154,13 +154,16 @@ def test_moving_a_record_between_two_archives_is_detected(archive, cli, tmp_path
 def test_forged_heads_are_detected(archive, cli):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+    before = archive.sql("SELECT timestamp FROM heads WHERE tree_size = 8")[0][0]
     archive.sql("UPDATE heads SET timestamp = timestamp + 1 WHERE tree_size = 8")
+    assert archive.sql("SELECT timestamp FROM heads WHERE tree_size = 8")[0][0] == before + 1
     code, out = cli(*verify_args(archive))
     assert code == 1 and "head at size 8 has an invalid signature" in out
     forger = Signer(Ed25519PrivateKey.generate())
     fake = forger.sign(12, b"\1" * 32, 1_900_000_000_000)
     witness = archive.data_dir / "verifier" / "witness.jsonl"
     witness.write_bytes(witness.read_bytes() + fake.to_json_bytes() + b"\n")  # even a witness entry can't be forged
+    assert len(witness.read_bytes().splitlines()) == 4
     code, out = cli(*verify_args(archive))
     assert code == 1 and "witness head at size 12 is not signed by a pinned key" in out
 
@@ -171,6 +174,7 @@ def test_rolling_the_witness_back_is_caught_by_the_checkpoint(archive, cli):
     assert cli(*verify_args(archive, "--checkpoint", cp))[0] == 0
     archive.delete_from(8)
     (v / "witness.jsonl").write_bytes(b"".join(w + b"\n" for w in archive.witness[:2]))  # the witness rolled back too
+    assert len((v / "witness.jsonl").read_bytes().splitlines()) == 2 and archive.head_sizes() == [4, 8]
     code, out = cli(*verify_args(archive))
     assert code == 0  # archive and witness agree at size 8: only the verifier's memory can tell
     code, out = cli(*verify_args(archive, "--checkpoint", cp))
