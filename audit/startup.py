@@ -4,8 +4,9 @@ Before the archiver appends anything it reads every stored leaf hash and checks:
 
 - ``seq`` runs 0..n-1 (nothing deleted or inserted in the middle);
 - every stored head is signed by a key the archiver accepts (its own, or one listed
-  in ``TICKSCOPE_ARCHIVE_PREVIOUS_PUBLIC_KEYS``) and its root is the root of the
-  stored leaves at its size;
+  in ``TICKSCOPE_ARCHIVE_PREVIOUS_PUBLIC_KEYS``), its root is the root of the
+  stored leaves at its size, and it follows the head it names as its predecessor
+  (a head deleted in the middle breaks that chain);
 - the latest head covers every record: records without a head (appended by hand,
   or whose head was deleted) are refused, and so is a log shorter than its head;
 - every head on the witness (``archive.heads``) signed by an accepted key is
@@ -69,7 +70,13 @@ def _contiguous_leaves(store: Store) -> list[bytes]:
 
 
 def _check_stored_heads(where: str, heads: list[Head], tree: Tree, keys: dict[str, bytes]) -> None:
+    prev: Head | None = None
     for head in heads:
+        if head.from_size is not None and head.from_size != (prev.tree_size if prev else None):
+            raise DoubtfulLog(f"{where}: the head at size {head.tree_size} was signed after a head at size "
+                              f"{head.from_size}, which the archive no longer holds: a head was deleted; refusing "
+                              "to extend it")
+        prev = head
         key = keys.get(head.key_id)
         if key is None:
             raise DoubtfulLog(f"{where}: the head at size {head.tree_size} is signed by key {head.key_id}, not by this "

@@ -70,6 +70,15 @@ def test_records_without_a_head_are_refused_at_start(archive, cli):
     assert code == 2 and "records without a head" in out
 
 
+def test_deleting_a_head_in_the_middle_is_refused_and_detected(archive, cli):
+    archive.sql("DELETE FROM heads WHERE tree_size = 8")
+    assert archive.head_sizes() == [4, 12]
+    with pytest.raises(DoubtfulLog, match="a head was deleted"):
+        archiver_start(archive)
+    code, out = cli(*verify_args(archive, witness=False))
+    assert code == 1 and "signed after a head at size 8, which the archive does not hold" in out
+
+
 def test_re_keying_the_archive_is_detected(archive, cli):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
