@@ -61,8 +61,8 @@ ENV PATH=/opt/venv/bin:$PATH \
 RUN groupadd --system --gid 10001 tickscope \
  && useradd --system --uid 10001 --gid tickscope --create-home --home-dir /home/tickscope \
         --shell /usr/sbin/nologin tickscope \
- && mkdir -p /data \
- && chown tickscope:tickscope /data
+ && mkdir -p /data /keys \
+ && chown tickscope:tickscope /data /keys
 
 COPY --from=build /opt/venv /opt/venv
 

@@ -1,246 +1,71 @@
-"""The durable archive: SQLite (default) or PostgreSQL, one schema (see docs/archive.md).
+"""The durable archive: appending batches and reading records, heads and offsets (SQL in ``store_schema``).
 
 Every archived record is one leaf of an append-only RFC 6962 Merkle log:
-``records.seq`` is its 0-based leaf index, ``body`` the canonical JSON bytes
-hashed into ``leaf_hash``, and ``log_root`` the log's root just after it was
-appended. One transaction holds a batch of records, the consumer offsets they
-came from and a signed tree head over the new size, so a crash leaves either
-all of it or none of it (nothing lost, nothing doubled, no unsigned tail).
+``records.seq`` is its 0-based leaf index, ``body`` the canonical bytes (RFC 8785
+for new records, ``hash_form`` says which) hashed into ``leaf_hash``, and
+``log_root`` the log's root just after it was appended. One transaction holds a
+batch of records, the consumer offsets they came from and a signed tree head over
+the new size (with the consistency proof from the previous head), so a crash leaves
+either all of it or none of it.
 
-Writers take an exclusive lock for the transaction (SQLite ``BEGIN IMMEDIATE``,
-PostgreSQL ``LOCK TABLE``); readers (verify, replay, export) open the archive
-read-only and read one consistent snapshot.
+A writable store appends only after the archiver has checked the stored log against
+its last signed head (``tickscope.audit.startup``) and handed it the frontier it
+verified (``adopt``). From then on the frontier lives in memory and is never
+rebuilt from the database: if the database's log size or latest head stops
+matching it, the append is refused instead of signing whatever the database holds.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 from tickscope.audit.heads import Head, Signer
-from tickscope.audit.merkle import CompactRange, leaf_hash
-from tickscope.contracts.canonical import canonical_json
-from tickscope.contracts.records import ARCHIVE_SCHEMA_VERSION, WALL_CLOCK_FIELDS
+from tickscope.audit.intake import Accepted, intake
+from tickscope.audit.merkle import CompactRange, consistency_proof_after, leaf_hash, verify_consistency
+from tickscope.audit.store_records import (
+    BatchResult,
+    DoubtfulLog,
+    Gap,
+    Incoming,
+    StoredRecord,
+    without_wall_clock,
+)
+from tickscope.audit.store_schema import (
+    STORE_SCHEMA_VERSION,
+    ArchiveError,
+    SqlArchive,
+    connect,
+    describe,
+    first_line,
+    is_url,
+)
+from tickscope.contracts.records import DeadLetter
 
-STORE_SCHEMA_VERSION = 1
-
-_TABLES = [
-    """CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS records (
-        seq {int} PRIMARY KEY,
-        signal_id TEXT NOT NULL UNIQUE,
-        symbol TEXT NOT NULL,
-        ts {int} NOT NULL,
-        model_version TEXT NOT NULL,
-        schema_version {int} NOT NULL,
-        body {blob} NOT NULL,
-        leaf_hash {blob} NOT NULL,
-        log_root {blob} NOT NULL,
-        source TEXT NOT NULL,
-        archived_at {int} NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS records_symbol_ts ON records (symbol, ts)",
-    "CREATE INDEX IF NOT EXISTS records_ts ON records (ts)",
-    "CREATE INDEX IF NOT EXISTS records_model_version ON records (model_version)",
-    """CREATE TABLE IF NOT EXISTS heads (
-        tree_size {int} PRIMARY KEY,
-        root {blob} NOT NULL,
-        timestamp {int} NOT NULL,
-        key_id TEXT NOT NULL,
-        signature {blob} NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS signing_keys (key_id TEXT PRIMARY KEY, public_key {blob} NOT NULL,
-        added_at {int} NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS conflicts (
-        id {serial},
-        signal_id TEXT NOT NULL,
-        archived_seq {int} NOT NULL,
-        kind TEXT NOT NULL,
-        body {blob} NOT NULL,
-        source TEXT NOT NULL,
-        received_at {int} NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS rejected (
-        id {serial},
-        reason TEXT NOT NULL,
-        detail TEXT NOT NULL,
-        raw_value {blob},
-        raw_key {blob},
-        source TEXT NOT NULL,
-        received_at {int} NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS offsets (topic TEXT NOT NULL, kafka_partition {int} NOT NULL,
-        next_offset {int} NOT NULL, PRIMARY KEY (topic, kafka_partition))""",
-]
-_DIALECT = {
-    "sqlite": {"int": "INTEGER", "blob": "BLOB", "serial": "INTEGER PRIMARY KEY AUTOINCREMENT"},
-    "postgresql": {"int": "BIGINT", "blob": "BYTEA", "serial": "BIGSERIAL PRIMARY KEY"},
-}
-
-
-class ArchiveError(Exception):
-    """An archive that cannot be opened or used; the message names it and says why."""
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """One message from the explanations topic, as the archiver received it."""
-
-    value: bytes | None
-    key: bytes | None
-    source: str  # "topic/partition@offset"
-
-
-@dataclass
-class BatchResult:
-    appended: int = 0
-    duplicates: int = 0
-    conflicts: int = 0
-    rejected: int = 0
-    newer_schema: int = 0
-    head: Head | None = None
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class StoredRecord:
-    seq: int
-    signal_id: str
-    symbol: str
-    ts: int
-    model_version: str
-    schema_version: int
-    body: bytes
-    leaf_hash: bytes
-    log_root: bytes
-    source: str
-    archived_at: int
-
-    def value(self) -> dict:
-        return json.loads(self.body)
+__all__ = ["STORE_SCHEMA_VERSION", "ArchiveError", "BatchResult", "DoubtfulLog", "Gap", "Incoming", "Store",
+           "StoredRecord", "describe", "is_url", "open_store", "without_wall_clock"]
 
 
 _RECORD_COLUMNS = ("seq, signal_id, symbol, ts, model_version, schema_version, body, leaf_hash, log_root, "
                    "source, archived_at")
 
 
-def parse_record(value: bytes | None, key: bytes | None) -> tuple[dict, bytes] | tuple[str, str]:
-    """(record dict, canonical body) or (reason, detail) for a message that cannot be archived."""
-    if not value:
-        return "empty", "message has no value"
-    try:
-        obj = json.loads(value)
-    except (UnicodeDecodeError, ValueError) as exc:
-        return "undecodable", f"not UTF-8 JSON: {exc}"
-    if not isinstance(obj, dict):
-        return "not_object", f"JSON {type(obj).__name__}, expected an object"
-    for name, typ in (("signal_id", str), ("symbol", str), ("model_version", str), ("ts", int),
-                      ("schema_version", int)):
-        if not isinstance(obj.get(name), typ) or isinstance(obj.get(name), bool):
-            return "bad_field", f"field {name!r} missing or not {typ.__name__}"
-    if key is not None and key != obj["signal_id"].encode():
-        return "key_mismatch", f"key {key[:64]!r} is not the signal_id {obj['signal_id']}"
-    if obj["schema_version"] <= ARCHIVE_SCHEMA_VERSION:
-        from pydantic import ValidationError
-
-        from tickscope.contracts.records import ArchiveRecord
-
-        try:
-            ArchiveRecord.model_validate(obj)
-        except ValidationError as exc:
-            return "invalid", str(exc).splitlines()[0] + ": " + "; ".join(
-                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
-    return obj, canonical_json(obj)
-
-
-def without_wall_clock(obj: dict) -> dict:
-    return {k: v for k, v in obj.items() if k not in WALL_CLOCK_FIELDS}
-
-
-class Store:
+class Store(SqlArchive):
     """One open archive. ``read_only`` stores never write (verify, replay, export)."""
 
     def __init__(self, conn, dialect: str, where: str, read_only: bool):
-        self.conn, self.dialect, self.where, self.read_only = conn, dialect, where, read_only
+        super().__init__(conn, dialect, where, read_only)
         self.frontier: CompactRange | None = None
-
-    # ---- SQL helpers
-    def _sql(self, q: str) -> str:
-        return q.replace("?", "%s") if self.dialect == "postgresql" else q
-
-    def _exec(self, q: str, params: tuple = ()):
-        cur = self.conn.cursor()
-        cur.execute(self._sql(q), params)
-        return cur
-
-    def _one(self, q: str, params: tuple = ()):
-        return self._exec(q, params).fetchone()
-
-    def _begin_write(self) -> None:
-        if self.dialect == "sqlite":
-            self.conn.execute("BEGIN IMMEDIATE")
-        else:
-            self._exec("LOCK TABLE records IN SHARE ROW EXCLUSIVE MODE")
-
-    def _commit(self) -> None:
-        self.conn.commit() if self.dialect == "postgresql" else self.conn.execute("COMMIT")
-
-    def _rollback(self) -> None:
-        try:
-            self.conn.rollback() if self.dialect == "postgresql" else self.conn.execute("ROLLBACK")
-        except Exception:  # noqa: BLE001 - nothing to roll back
-            pass
-
-    def close(self) -> None:
-        try:
-            if self.dialect == "postgresql" and self.read_only:
-                self.conn.rollback()
-        finally:
-            self.conn.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    # ---- schema
-    def init_schema(self) -> None:
-        types = _DIALECT[self.dialect]
-        self._begin_write() if self.dialect == "sqlite" else None
-        try:
-            for q in _TABLES:
-                self._exec(q.format(**types))
-            row = self._one("SELECT value FROM meta WHERE key = 'store_schema_version'")
-            if row is None:
-                self._exec("INSERT INTO meta (key, value) VALUES ('store_schema_version', ?)",
-                           (str(STORE_SCHEMA_VERSION),))
-                self._exec("INSERT INTO meta (key, value) VALUES ('log_hash', 'rfc6962-sha256')")
-            self._commit()
-        except Exception:
-            self._rollback()
-            raise
-        self.check_schema()
-
-    def check_schema(self) -> None:
-        try:
-            row = self._one("SELECT value FROM meta WHERE key = 'store_schema_version'")
-        except Exception as exc:  # noqa: BLE001 - any driver error here means "not our archive"
-            raise ArchiveError(f"{self.where} is not a readable tickscope archive: {_first_line(exc)}") from exc
-        if row is None:
-            raise ArchiveError(f"{self.where} is not a tickscope archive (no store_schema_version in meta)")
-        if int(row[0]) > STORE_SCHEMA_VERSION:
-            raise ArchiveError(f"{self.where} has archive schema_version {row[0]}, newer than this tickscope "
-                               f"understands ({STORE_SCHEMA_VERSION}); upgrade tickscope")
+        self.last_head: Head | None = None
 
     # ---- writing (archiver)
-    def load_frontier(self) -> CompactRange:
-        frontier = CompactRange()
-        for (h,) in self._exec("SELECT leaf_hash FROM records ORDER BY seq"):
-            frontier.append(bytes(h))
-        self.frontier = frontier
-        return frontier
+    def adopt(self, frontier: CompactRange, last_head: Head | None) -> None:
+        """Take the frontier and latest head the start check verified; appends extend exactly these."""
+        self.frontier, self.last_head = frontier.copy(), last_head
 
     def register_key(self, signer: Signer, now_ms: int) -> None:
+        """Note the key's public half in ``signing_keys`` (for people; verify never trusts this table)."""
         self._begin_write() if self.dialect == "sqlite" else None
         try:
             if self._one("SELECT key_id FROM signing_keys WHERE key_id = ?", (signer.key_id,)) is None:
@@ -256,72 +81,126 @@ class Store:
         """Archive a batch, store the offsets after it and sign a head, all in one transaction."""
         if self.read_only:
             raise ArchiveError(f"{self.where} is open read-only")
+        if self.frontier is None:
+            if not self.is_empty():
+                raise ArchiveError(f"{self.where}: the stored log was not checked against its last signed head "
+                                   "(tickscope.audit.startup.check_log) before appending")
+            self.adopt(CompactRange(), None)  # an empty log has nothing to doubt
         out = BatchResult()
         self._begin_write()
         try:
-            size = int(self._one("SELECT COUNT(*) FROM records")[0])
-            if self.frontier is None or self.frontier.size != size:
-                self.load_frontier()  # another writer appended since we last looked
+            self._require_unchanged()
             work = self.frontier.copy()
+            new_leaves: list[bytes] = []
             for item in items:
-                self._archive_one(item, work, now_ms, out)
-            for (topic, partition), nxt in offsets.items():
-                if self._one("SELECT next_offset FROM offsets WHERE topic = ? AND kafka_partition = ?",
-                             (topic, partition)) is None:
-                    self._exec("INSERT INTO offsets (topic, kafka_partition, next_offset) VALUES (?, ?, ?)",
-                               (topic, partition, nxt))
-                else:
-                    self._exec("UPDATE offsets SET next_offset = ? WHERE topic = ? AND kafka_partition = ?",
-                               (nxt, topic, partition))
+                self._archive_one(item, work, new_leaves, now_ms, out)
+            self._store_offsets(offsets)
             if out.appended:
-                last = self._one("SELECT MAX(timestamp) FROM heads")[0]
-                stamp = max(now_ms, int(last) if last is not None else 0)  # a clock step back never dates heads back
-                out.head = signer.sign(work.size, work.root(), stamp)
-                self._exec("INSERT INTO heads (tree_size, root, timestamp, key_id, signature) VALUES (?, ?, ?, ?, ?)",
-                           (out.head.tree_size, out.head.root, out.head.timestamp, out.head.key_id,
-                            out.head.signature))
+                out.head = self._sign(signer, work, new_leaves, now_ms)
             self._commit()
         except Exception:
             self._rollback()
-            self.frontier = None
             raise
         self.frontier = work
+        if out.head is not None:
+            self.last_head = out.head
         return out
 
-    def _archive_one(self, item: Incoming, work: CompactRange, now_ms: int, out: BatchResult) -> None:
-        parsed = parse_record(item.value, item.key)
-        if isinstance(parsed[0], str):
-            reason, detail = parsed
-            self._exec("INSERT INTO rejected (reason, detail, raw_value, raw_key, source, received_at) "
-                       "VALUES (?, ?, ?, ?, ?, ?)", (reason, detail, item.value, item.key, item.source, now_ms))
-            out.rejected += 1
-            out.notes.append(f"rejected {item.source}: {reason}: {detail}")
+    def _require_unchanged(self) -> None:
+        """The database's log still has the size and latest head this archiver last signed, or nothing is written."""
+        size = int(self._one("SELECT COUNT(*) FROM records")[0])
+        row = self._one("SELECT tree_size, root, signature FROM heads ORDER BY tree_size DESC LIMIT 1")
+        mine = None if self.last_head is None else (self.last_head.tree_size, self.last_head.root,
+                                                    self.last_head.signature)
+        theirs = None if row is None else (int(row[0]), bytes(row[1]), bytes(row[2]))
+        if size != self.frontier.size or theirs != mine:
+            raise DoubtfulLog(f"{self.where} changed under the archiver: it holds {size} records and latest head "
+                              f"{'none' if theirs is None else theirs[0]}, the archiver signed "
+                              f"{self.frontier.size} records and head {'none' if mine is None else mine[0]}; "
+                              "refusing to sign it. Run tickscope verify")
+
+    def _sign(self, signer: Signer, work: CompactRange, new_leaves: list[bytes], now_ms: int) -> Head:
+        prev = self.last_head
+        proof = consistency_proof_after(self.frontier, new_leaves) if prev is not None else []
+        if prev is not None and not verify_consistency(prev.tree_size, work.size, prev.root, work.root(), proof):
+            raise DoubtfulLog(f"{self.where}: the new log is not consistent with the last signed head "
+                              f"(size {prev.tree_size}); refusing to sign")
+        stamp = max(now_ms, prev.timestamp if prev is not None else 0)  # a clock step back never dates heads back
+        head = signer.sign(work.size, work.root(), stamp, prev.tree_size if prev is not None else None, tuple(proof))
+        self._exec("INSERT INTO heads (tree_size, root, timestamp, key_id, signature, from_size, consistency) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?)", (head.tree_size, head.root, head.timestamp, head.key_id,
+                                                    head.signature, head.from_size, b"".join(head.consistency)))
+        return head
+
+    def _store_offsets(self, offsets: dict[tuple[str, int], int]) -> None:
+        for (topic, partition), nxt in offsets.items():
+            if self._one("SELECT next_offset FROM offsets WHERE topic = ? AND kafka_partition = ?",
+                         (topic, partition)) is None:
+                self._exec("INSERT INTO offsets (topic, kafka_partition, next_offset) VALUES (?, ?, ?)",
+                           (topic, partition, nxt))
+            else:
+                self._exec("UPDATE offsets SET next_offset = ? WHERE topic = ? AND kafka_partition = ?",
+                           (nxt, topic, partition))
+
+    def _archive_one(self, item: Incoming, work: CompactRange, new_leaves: list[bytes], now_ms: int,
+                     out: BatchResult) -> None:
+        checked = intake(item.value, item.key, item.origin())
+        if isinstance(checked, DeadLetter):
+            self._reject(item, checked, now_ms, out)
             return
-        obj, body = parsed
+        self._append_accepted(item, checked, work, new_leaves, now_ms, out)
+
+    def _reject(self, item: Incoming, letter: DeadLetter, now_ms: int, out: BatchResult) -> None:
+        self._exec("INSERT INTO rejected (reason, detail, raw_value, raw_key, source, received_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?)", (letter.reason, letter.detail, item.value, item.key, item.source,
+                                                 now_ms))
+        out.rejected += 1
+        out.rejected_reasons.append(letter.reason)
+        out.notes.append(f"rejected {item.source}: {letter.reason}: {letter.detail[:200]}")
+
+    def _append_accepted(self, item: Incoming, rec: Accepted, work: CompactRange, new_leaves: list[bytes],
+                         now_ms: int, out: BatchResult) -> None:
+        obj, body = rec.value, rec.body
         leaf = leaf_hash(body)
         row = self._one("SELECT seq, leaf_hash, body FROM records WHERE signal_id = ?", (obj["signal_id"],))
         if row is not None:
-            if bytes(row[1]) == leaf:
-                out.duplicates += 1
-                return
-            same = without_wall_clock(json.loads(bytes(row[2]))) == without_wall_clock(obj)
-            kind = "wall_clock_only" if same else "content"
-            self._exec("INSERT INTO conflicts (signal_id, archived_seq, kind, body, source, received_at) "
-                       "VALUES (?, ?, ?, ?, ?, ?)", (obj["signal_id"], int(row[0]), kind, body, item.source, now_ms))
-            out.conflicts += 1
-            out.notes.append(f"signal {obj['signal_id']} arrived again from {item.source} with different "
-                             f"{'wall-clock fields' if same else 'content'}; kept the first (seq {row[0]}), "
-                             "flagged the second in conflicts")
+            self._duplicate_or_conflict(item, obj, body, leaf, row, now_ms, out)
             return
-        if obj["schema_version"] > ARCHIVE_SCHEMA_VERSION:
-            out.newer_schema += 1
-            out.notes.append(f"signal {obj['signal_id']} has schema_version {obj['schema_version']} (newer than "
-                             f"{ARCHIVE_SCHEMA_VERSION}); archived verbatim")
         work.append(leaf)
-        self._exec(f"INSERT INTO records ({_RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        new_leaves.append(leaf)
+        self._exec(f"INSERT INTO records ({_RECORD_COLUMNS}, hash_form) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (work.size - 1, obj["signal_id"], obj["symbol"], obj["ts"], obj["model_version"],
-                    obj["schema_version"], body, leaf, work.root(), item.source, now_ms))
+                    obj["schema_version"], body, leaf, work.root(), item.source, now_ms, rec.hash_form))
         out.appended += 1
+
+    def _duplicate_or_conflict(self, item, obj, body, leaf, row, now_ms, out) -> None:
+        if bytes(row[1]) == leaf:
+            out.duplicates += 1
+            return
+        try:
+            same = without_wall_clock(json.loads(bytes(row[2]))) == without_wall_clock(obj)
+        except ValueError:
+            same = False
+        kind = "wall_clock_only" if same else "content"
+        self._exec("INSERT INTO conflicts (signal_id, archived_seq, kind, body, source, received_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?)", (obj["signal_id"], int(row[0]), kind, body, item.source, now_ms))
+        out.conflicts += 1
+        out.notes.append(f"signal {obj['signal_id']} arrived again from {item.source} with different "
+                         f"{'wall-clock fields' if same else 'content'}; kept the first (seq {row[0]}), "
+                         "flagged the second in conflicts")
+
+    def record_gap(self, gap: Gap, now_ms: int) -> None:
+        """Write a gap and move the partition's stored offset past it, in one transaction."""
+        self._begin_write()
+        try:
+            self._exec("INSERT INTO gaps (topic, kafka_partition, from_offset, to_offset, detected_at, detail) "
+                       "VALUES (?, ?, ?, ?, ?, ?)", (gap.topic, gap.partition, gap.from_offset, gap.to_offset,
+                                                     now_ms, gap.detail))
+            self._store_offsets({(gap.topic, gap.partition): gap.to_offset})
+            self._commit()
+        except Exception:
+            self._rollback()
+            raise
 
     # ---- reading
     def offsets(self) -> dict[tuple[str, int], int]:
@@ -330,6 +209,9 @@ class Store:
 
     def count(self) -> int:
         return int(self._one("SELECT COUNT(*) FROM records")[0])
+
+    def is_empty(self) -> bool:
+        return self.count() == 0 and self._one("SELECT COUNT(*) FROM heads")[0] == 0
 
     def records(self, symbol: str | None = None, ts_from: int | None = None, ts_to: int | None = None,
                 signal_id: str | None = None, model_version: str | None = None,
@@ -340,20 +222,35 @@ class Store:
             if val is not None:
                 where.append(cond)
                 params.append(val)
-        q = f"SELECT {_RECORD_COLUMNS} FROM records"
+        form = "hash_form" if self.schema_version >= 2 else "1"
+        q = f"SELECT {_RECORD_COLUMNS}, {form} FROM records"
         if where:
             q += " WHERE " + " AND ".join(where)
         q += " ORDER BY " + ("seq" if order == "seq" else "ts, seq")
         for r in self._exec(q, tuple(params)):
             yield StoredRecord(int(r[0]), r[1], r[2], int(r[3]), r[4], int(r[5]), bytes(r[6]), bytes(r[7]),
-                               bytes(r[8]), r[9], int(r[10]))
+                               bytes(r[8]), r[9], int(r[10]), int(r[11]))
+
+    def leaf_rows(self) -> list[tuple[int, bytes]]:
+        """(seq, leaf_hash) of every record in log order: what the archiver's start check reads."""
+        return [(int(s), bytes(h)) for s, h in self._exec("SELECT seq, leaf_hash FROM records ORDER BY seq")]
 
     def leaf_hashes(self) -> list[bytes]:
-        return [bytes(h) for (h,) in self._exec("SELECT leaf_hash FROM records ORDER BY seq")]
+        return [h for _, h in self.leaf_rows()]
 
     def heads(self) -> list[Head]:
-        return [Head(int(s), bytes(r), int(t), k, bytes(sig)) for s, r, t, k, sig in
-                self._exec("SELECT tree_size, root, timestamp, key_id, signature FROM heads ORDER BY tree_size")]
+        if self.schema_version < 2:
+            rows = self._exec("SELECT tree_size, root, timestamp, key_id, signature, NULL, NULL FROM heads "
+                              "ORDER BY tree_size")
+        else:
+            rows = self._exec("SELECT tree_size, root, timestamp, key_id, signature, from_size, consistency "
+                              "FROM heads ORDER BY tree_size")
+        out = []
+        for s, r, t, k, sig, frm, proof in rows:
+            blob = bytes(proof or b"")
+            out.append(Head(int(s), bytes(r), int(t), k, bytes(sig), None if frm is None else int(frm),
+                            tuple(blob[i:i + 32] for i in range(0, len(blob), 32))))
+        return out
 
     def signing_keys(self) -> dict[str, bytes]:
         return {k: bytes(p) for k, p in self._exec("SELECT key_id, public_key FROM signing_keys")}
@@ -367,80 +264,23 @@ class Store:
         cols = ("reason", "detail", "source", "received_at")
         return [dict(zip(cols, r)) for r in self._exec(f"SELECT {', '.join(cols)} FROM rejected ORDER BY id")]
 
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
-def is_url(target: str | Path) -> bool:
-    return str(target).startswith(("postgresql://", "postgres://"))
-
-
-def describe(target: str | Path) -> str:
-    """The archive's name for messages, without a password."""
-    if is_url(target):
-        from urllib.parse import urlsplit
-
-        u = urlsplit(str(target))
-        host = u.hostname or ""
-        user = u.username + "@" if u.username else ""
-        return f"{u.scheme}://{user}{host}{':' + str(u.port) if u.port else ''}{u.path}"
-    return str(target)
+    def gaps(self) -> list[Gap]:
+        if self.schema_version < 2:
+            return []
+        rows = self._exec("SELECT topic, kafka_partition, from_offset, to_offset, detail FROM gaps ORDER BY id")
+        return [Gap(t, int(p), int(a), int(b), d) for t, p, a, b, d in rows]
 
 
 def open_store(target: str | Path, read_only: bool) -> Store:
     """Open an archive by SQLite path or PostgreSQL URL. Read-only opens never create or change anything."""
-    where = describe(target)
-    if is_url(target):
-        return _open_postgres(str(target), where, read_only)
-    path = Path(target)
-    if read_only:
-        if not path.exists():
-            raise ArchiveError(f"no archive at {path}")
-        if path.is_dir():
-            raise ArchiveError(f"{path} is a directory, not an archive file")
-        try:
-            conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute("PRAGMA query_only = ON")
-            conn.execute("BEGIN")  # one snapshot for the whole read
-        except sqlite3.Error as exc:
-            raise ArchiveError(f"{path} is not a readable SQLite archive: {_first_line(exc)}") from exc
-        store = Store(conn, "sqlite", where, True)
-        store.check_schema()
-        return store
-    path.parent.mkdir(parents=True, exist_ok=True)
+    conn, dialect = connect(target, read_only)
+    store = Store(conn, dialect, describe(target), read_only)
     try:
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")
-        conn.execute("PRAGMA busy_timeout = 30000")
-        store = Store(conn, "sqlite", where, False)
-        store.init_schema()
-    except sqlite3.Error as exc:
-        raise ArchiveError(f"{path} is not a usable SQLite archive: {_first_line(exc)}") from exc
-    return store
-
-
-def _open_postgres(url: str, where: str, read_only: bool) -> Store:
-    try:
-        import psycopg
-    except ImportError as exc:
-        raise ArchiveError("a PostgreSQL archive needs the psycopg package (pip install 'psycopg[binary]')") from exc
-    try:
-        conn = psycopg.connect(url, autocommit=False, connect_timeout=10)
-        if read_only:
-            conn.read_only = True
-            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-    except psycopg.Error as exc:
-        raise ArchiveError(f"cannot open PostgreSQL archive {where}: {_first_line(exc)}") from exc
-    store = Store(conn, "postgresql", where, read_only)
-    try:
-        if read_only:
-            store.check_schema()
-        else:
-            store.init_schema()
-    except psycopg.Error as exc:
+        store.check_schema() if read_only else store.init_schema()
+    except ArchiveError:
         conn.close()
-        raise ArchiveError(f"PostgreSQL archive {where} is not usable: {_first_line(exc)}") from exc
+        raise
+    except Exception as exc:  # noqa: BLE001 - a driver error while creating or checking the tables
+        conn.close()
+        raise ArchiveError(f"{store.where} is not a usable archive: {first_line(exc)}") from exc
     return store

@@ -1,4 +1,10 @@
-"""Archived records to CSV or Parquet (``tickscope export``): one flat row per record."""
+"""Archived records to CSV or Parquet (``tickscope export``): one flat row per record.
+
+CSV cells are neutralised against formula injection (OWASP "CSV injection"): a
+text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is
+written with a leading apostrophe, so a spreadsheet shows it as text instead of
+evaluating it. Numbers are written as numbers.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +23,19 @@ def export_rows(records) -> list[dict]:
     """One flat row per record: scalar fields as columns, arrays and objects kept as values."""
     rows = []
     for rec in records:
-        obj = rec.value()
-        row = {"seq": rec.seq, "ts_utc": iso_utc(rec.ts), "leaf_hash": rec.leaf_hash.hex()}
+        try:
+            obj = rec.value()
+        except ValueError as exc:
+            obj = None
+            why = str(exc)[:200]
+        if not isinstance(obj, dict):
+            obj = {"signal_id": rec.signal_id, "symbol": rec.symbol, "ts": rec.ts,
+                   "unreadable_body": why if obj is None else f"JSON {type(obj).__name__}, not an object"}
+        try:
+            ts_utc = iso_utc(rec.ts)
+        except (ValueError, OverflowError, OSError):
+            ts_utc = ""
+        row = {"seq": rec.seq, "ts_utc": ts_utc, "leaf_hash": rec.leaf_hash.hex()}
         for k, v in obj.items():
             row[k] = v
         rows.append(row)
@@ -34,6 +51,20 @@ def _columns(rows: list[dict]) -> list[str]:
     return cols
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str | int | float:
+    """One CSV cell: arrays and objects as JSON text, text that a spreadsheet would evaluate made inert."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, dict)):
+        value = json.dumps(value, sort_keys=True)
+    if isinstance(value, str):
+        return "'" + value if value.startswith(FORMULA_START) else value
+    return value
+
+
 def export(records, fmt: str, out: Path) -> int:
     rows = export_rows(records)
     cols = _columns(rows) if rows else list(SCALARS)
@@ -42,10 +73,9 @@ def export(records, fmt: str, out: Path) -> int:
     if fmt == "csv":
         with out.open("w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
-            w.writerow(cols)
+            w.writerow([csv_cell(c) for c in cols])
             for r in rows:
-                w.writerow([json.dumps(r[c], sort_keys=True) if isinstance(r.get(c), (list, dict))
-                            else ("" if r.get(c) is None else r[c]) for c in cols])
+                w.writerow([csv_cell(r.get(c)) for c in cols])
         return len(rows)
     if fmt == "parquet":
         import pyarrow as pa

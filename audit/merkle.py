@@ -65,6 +65,59 @@ class CompactRange:
             node = node_hash(left, node)
         return node
 
+    def nodes(self) -> dict[tuple[int, int], bytes]:
+        """The perfect subtrees it holds, by leaf range [lo, hi): the binary decomposition of its size."""
+        out, lo = {}, 0
+        bits = [1 << b for b in range(self.size.bit_length() - 1, -1, -1) if self.size >> b & 1]
+        for width, node in zip(bits, self._stack):
+            out[(lo, lo + width)] = node
+            lo += width
+        return out
+
+
+def mth(leaves: list[bytes]) -> bytes:
+    """RFC 6962 MTH of a list of leaf hashes."""
+    n = len(leaves)
+    if n == 0:
+        return EMPTY_ROOT
+    if n == 1:
+        return leaves[0]
+    k = _split(n)
+    return node_hash(mth(leaves[:k]), mth(leaves[k:]))
+
+
+def consistency_proof_after(old: CompactRange, new_leaves: list[bytes]) -> list[bytes]:
+    """RFC 6962 PROOF(m, D[0:n]) from the frontier at m and the n - m leaves appended after it.
+
+    Every node of such a proof either is a perfect subtree of the old tree (one of the frontier's nodes)
+    or lies wholly among the new leaves, so the archiver can prove each new head consistent with the previous
+    one in O(batch + log n) without keeping the log in memory.
+    """
+    m, n = old.size, old.size + len(new_leaves)
+    if m == 0 or m == n:
+        return []
+    held = old.nodes()
+
+    def range_hash(lo: int, hi: int) -> bytes:
+        if hi <= m:
+            if (lo, hi) not in held:
+                raise ValueError(f"range [{lo}, {hi}) is not a node of the frontier at {m}")
+            return held[(lo, hi)]
+        if lo >= m:
+            return mth(new_leaves[lo - m:hi - m])
+        raise ValueError(f"range [{lo}, {hi}) straddles the old size {m}")
+
+    def subproof(k_old: int, lo: int, hi: int, whole: bool) -> list[bytes]:
+        size = hi - lo
+        if k_old == size:
+            return [] if whole else [range_hash(lo, hi)]
+        k = _split(size)
+        if k_old <= k:
+            return subproof(k_old, lo, lo + k, whole) + [range_hash(lo + k, hi)]
+        return subproof(k_old - k, lo + k, hi, False) + [range_hash(lo, lo + k)]
+
+    return subproof(m, 0, n, True)
+
 
 class Tree:
     """All levels of the tree over ``leaf_hashes``; proofs for any prefix size."""

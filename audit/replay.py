@@ -1,4 +1,4 @@
-"""Re-create archived explanations and check them bit for bit.
+"""Re-create archived explanations and check them bit for bit, over every core.
 
 ``tickscope.streams.explain.explain_signal`` is the one place that turns a
 Signal into an ArchiveRecord the way the worker's explain stage does (seed
@@ -6,17 +6,19 @@ from the signal id, the model's baseline, ``explain`` then ``archive_record``). 
 Signal and the ExplainConfig from an archived record and calls it, so a change
 to the explainer or the record builder is followed by replay automatically.
 
-What "reproduced" means: the canonical JSON of every field of the archived
-record except the wall-clock ones (``produced_at``, ``scored_at``) equals that
-of the re-created record, bit for bit. Fields the archived record does not have
-(optional fields added by a later version) are not compared; a field it has
-that the re-created record lacks is a difference.
+Replay shows, never runs, what the archive holds: a record is first validated
+against its schema (``tickscope.audit.intake.check_record``) and its explainer
+parameters against the allowlist (``tickscope.audit.replay_params``); a record
+outside them is reported as not reproducible, with the reason, and never run.
 
-The score is checked separately, bit for bit too: the detector gates on and
-archives the window scored alone (``tickscope.streams.score.score_one``), never a
-micro-batch score, so recomputing it from the archived window gives the same
-float. The explanation is computed with one fixed batch shape per record, so
-it is bit-exact as well.
+What "reproduced" means: the RFC 8785 bytes of every field of the archived
+record except the wall-clock ones (``produced_at``, ``scored_at``) equal those
+of the re-created record. The score is checked separately, bit for bit too: the
+detector archives the window scored alone (``tickscope.streams.score.score_one``).
+
+Records are independent, so ``replay_records(..., jobs=N)`` spreads them over N
+processes (spawned, one torch thread each, each with its own model cache); the
+outcomes come back in log order.
 """
 
 from __future__ import annotations
@@ -24,20 +26,17 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
 
-from tickscope.contracts.canonical import canonical_json
+from tickscope.audit.replay_params import NotReproducible, ReplayError, explain_config
+from tickscope.audit.tick_replay import TickReplay, replay_ticks, tick_messages  # noqa: F401 - one import for the CLI
+from tickscope.contracts.canonical import canonical_jcs, canonical_json
 from tickscope.contracts.ids import signal_id_for
 from tickscope.contracts.records import ARCHIVE_SCHEMA_VERSION, WALL_CLOCK_FIELDS, ArchiveRecord, Signal
-from tickscope.explainer.baseline_shapley import METHOD, ExplainConfig, baseline_sha256
+from tickscope.explainer.baseline_shapley import METHOD, baseline_sha256
 from tickscope.streams.explain import explain_signal
-
-
-class ReplayError(Exception):
-    """A record that cannot be replayed at all; the message names it and says why."""
 
 
 @dataclass
@@ -55,7 +54,7 @@ class ModelCache:
 
             try:
                 model = load(version)
-            except ModelError as exc:
+            except (ModelError, OSError, ValueError) as exc:
                 self.failed[version] = ReplayError(f"model version {version} cannot be loaded: {exc}")
                 raise self.failed[version] from exc
             baseline = model.baseline.numpy()
@@ -63,37 +62,50 @@ class ModelCache:
         return self.loaded[version]
 
 
-def explain_config(params: dict) -> tuple[ExplainConfig, str]:
-    """ExplainConfig and baseline hash from a record's explainer.params."""
-    params = dict(params)
-    baseline_hash = params.pop("baseline_sha256", None)
+def checked(obj: dict) -> dict:
+    """The archived value if it is a record replay may run; ``ReplayError`` / ``NotReproducible`` otherwise."""
+    from tickscope.audit.intake import check_record
+    from tickscope.contracts.dead_letters import Rejected
+
+    version = obj.get("schema_version", 0)
+    if isinstance(version, int) and version > ARCHIVE_SCHEMA_VERSION:
+        raise ReplayError(f"schema_version {version} is newer than this tickscope understands "
+                          f"({ARCHIVE_SCHEMA_VERSION}); upgrade tickscope to replay it")
     try:
-        return ExplainConfig(**params), baseline_hash
-    except TypeError as exc:
-        raise ReplayError(f"explainer params {sorted(params)} are not understood by this tickscope's "
-                          f"ExplainConfig ({exc}); replay with the tickscope version that wrote the record") from exc
+        check_record(obj)
+    except Rejected as exc:
+        raise NotReproducible(f"the record does not validate against its schema ({exc.reason}: {exc.detail})") from exc
+    return obj
 
 
 def recreate(obj: dict, models: ModelCache) -> ArchiveRecord:
     """Re-create one archived record from its window, model version and explainer parameters."""
-    if int(obj.get("schema_version", 0)) > ARCHIVE_SCHEMA_VERSION:
-        raise ReplayError(f"schema_version {obj['schema_version']} is newer than this tickscope understands "
-                          f"({ARCHIVE_SCHEMA_VERSION}); upgrade tickscope to replay it")
+    obj = checked(obj)
+    explainer = obj["explainer"]
+    if explainer["method"] != METHOD:
+        raise NotReproducible(f"explainer method {explainer['method'][:40]!r} is not this tickscope's {METHOD!r}")
+    config, recorded_hash = explain_config(explainer["params"], len(obj["window"]), len(obj["feature_names"]))
     model, baseline, baseline_hash = models.get(obj["model_version"])
-    explainer = obj.get("explainer") or {}
-    if explainer.get("method") != METHOD:
-        raise ReplayError(f"explainer method {explainer.get('method')!r} is not this tickscope's {METHOD!r}")
-    config, recorded_hash = explain_config(explainer.get("params") or {})
     if recorded_hash != baseline_hash:
         raise ReplayError(f"the record's baseline_sha256 {recorded_hash} is not the baseline of model "
                           f"{obj['model_version'][:12]} ({baseline_hash})")
+    if tuple(np.shape(baseline)) != (len(obj["window"]), len(obj["feature_names"])):
+        raise NotReproducible(f"the window's shape is not model {obj['model_version'][:12]}'s input shape "
+                              f"{tuple(np.shape(baseline))}")
     fields = {k: obj[k] for k in Signal.model_fields if k in obj and k != "schema_version"}
     signal = Signal.model_validate(fields)
     return explain_signal(signal, model.net, baseline, baseline_hash, config, produced_at=int(obj["produced_at"]))
 
 
+def _same(a, b) -> bool:
+    try:
+        return canonical_jcs({"v": a}) == canonical_jcs({"v": b})
+    except ValueError:  # a legacy record holding what RFC 8785 cannot write (NaN): compare its own form
+        return canonical_json({"v": a}) == canonical_json({"v": b})
+
+
 def differing_fields(archived: dict, recreated: ArchiveRecord) -> list[str]:
-    """Fields (except wall-clock ones) whose canonical JSON differs; see the module docstring."""
+    """Fields (except wall-clock ones) whose canonical bytes differ; see the module docstring."""
     new = json.loads(recreated.to_json())
     out = []
     for k in sorted(archived):
@@ -101,7 +113,7 @@ def differing_fields(archived: dict, recreated: ArchiveRecord) -> list[str]:
             continue
         if k not in new:
             out.append(f"{k} (not re-created)")
-        elif canonical_json({"v": archived[k]}) != canonical_json({"v": new[k]}):
+        elif not _same(archived[k], new[k]):
             out.append(k)
     return out
 
@@ -136,7 +148,7 @@ class Outcome:
     signal_id: str
     symbol: str
     ts: int
-    status: str  # reproduced | different | error
+    status: str  # reproduced | different | not_reproducible | error
     details: list[str] = field(default_factory=list)
     score_delta: float | None = None
     recreated: ArchiveRecord | None = None
@@ -146,17 +158,33 @@ class Outcome:
         return self.status == "reproduced"
 
 
+def _plain(value) -> str:
+    """Text safe to print on a terminal: control characters of a hostile record shown escaped."""
+    text = str(value)[:80]
+    return text if text.isprintable() else text.encode("unicode_escape", "backslashreplace").decode("ascii")
+
+
+def _outcome_for(seq: int, obj) -> Outcome:
+    obj = obj if isinstance(obj, dict) else {}
+    ts = obj.get("ts")
+    return Outcome(seq, _plain(obj.get("signal_id")), _plain(obj.get("symbol")),
+                   ts if isinstance(ts, int) and not isinstance(ts, bool) else 0, "reproduced")
+
+
 def replay_one(seq: int, obj: dict, models: ModelCache, keep: bool = False) -> Outcome:
-    out = Outcome(seq, str(obj.get("signal_id")), str(obj.get("symbol")), int(obj.get("ts", 0)), "reproduced")
+    out = _outcome_for(seq, obj)
     try:
         rec = recreate(obj, models)
         model = models.get(obj["model_version"])[0]
         out.score_delta, problems = score_check(obj, model)
         diffs = differing_fields(obj, rec)
+    except NotReproducible as exc:
+        out.status, out.details = "not_reproducible", [str(exc)]
+        return out
     except ReplayError as exc:
         out.status, out.details = "error", [str(exc)]
         return out
-    except (KeyError, TypeError, ValueError) as exc:  # a record missing fields it needs
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a record missing fields it needs
         out.status, out.details = "error", [f"record cannot be replayed: {type(exc).__name__}: {exc}"]
         return out
     if diffs or problems:
@@ -167,10 +195,26 @@ def replay_one(seq: int, obj: dict, models: ModelCache, keep: bool = False) -> O
     return out
 
 
+def replay_body(seq: int, body: bytes, models: ModelCache, keep: bool = False) -> Outcome:
+    """Replay one stored body: decoded strictly (no duplicate keys, no NaN), then ``replay_one``."""
+    from tickscope.audit.intake import decode_json
+    from tickscope.contracts.dead_letters import Rejected
+
+    try:
+        obj = decode_json(body)
+    except Rejected as exc:
+        out = _outcome_for(seq, {})
+        out.status, out.details = "not_reproducible", [f"the stored body is not one JSON record ({exc.reason}: "
+                                                       f"{exc.detail})"]
+        return out
+    return replay_one(seq, obj, models, keep)
+
+
 @dataclass
 class ReplaySummary:
     outcomes: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0
+    jobs: int = 1
 
     @property
     def total(self) -> int:
@@ -182,116 +226,43 @@ class ReplaySummary:
 
     @property
     def errors(self) -> int:
-        return sum(o.status == "error" for o in self.outcomes)
+        return sum(o.status in ("error", "not_reproducible") for o in self.outcomes)
+
+    @property
+    def not_reproducible(self) -> int:
+        return sum(o.status == "not_reproducible" for o in self.outcomes)
 
     def line(self) -> str:
         rate = self.total / self.seconds if self.seconds > 0 else 0.0
         extra = f", {self.errors} could not be replayed" if self.errors else ""
-        return f"{self.reproduced}/{self.total} reproduced{extra} ({rate:.0f} records/s)"
+        extra += f" ({self.not_reproducible} outside the replay allowlist)" if self.not_reproducible else ""
+        return f"{self.reproduced}/{self.total} reproduced{extra} ({rate:.0f} records/s, {self.jobs} job(s))"
 
 
 def replay_records(records: Iterable, total: int | None = None, progress: bool = True,
-                   on_outcome: Callable[[Outcome], None] | None = None, keep: bool = False) -> ReplaySummary:
-    """Replay StoredRecords (from ``Store.records``); the bar goes to stderr."""
+                   on_outcome: Callable[[Outcome], None] | None = None, keep: bool = False,
+                   jobs: int = 1) -> ReplaySummary:
+    """Replay StoredRecords (from ``Store.records``) in log order over ``jobs`` processes; the bar goes to stderr."""
     from tqdm import tqdm
 
-    models = ModelCache()
-    summary = ReplaySummary()
+    from tickscope.audit.replay_pool import replay_parallel
+
+    records = list(records)
+    jobs = max(1, min(jobs, len(records)))
+    summary = ReplaySummary(jobs=jobs)
     started = time.perf_counter()
-    with tqdm(total=total, unit="rec", desc="replay", disable=not progress, leave=False) as bar:
-        for rec in records:
-            obj = json.loads(rec.body)
-            outcome = replay_one(rec.seq, obj, models, keep)
+    with tqdm(total=total if total is not None else len(records), unit="rec", desc=f"replay x{jobs}",
+              disable=not progress, leave=False) as bar:
+        if jobs == 1:
+            models = ModelCache()
+            outcomes = (replay_body(rec.seq, rec.body, models, keep) for rec in records)
+        else:
+            outcomes = replay_parallel([(rec.seq, rec.body) for rec in records], jobs, keep,
+                                       sorted({rec.model_version for rec in records})[:8])
+        for outcome in outcomes:
             summary.outcomes.append(outcome)
             if on_outcome:
                 on_outcome(outcome)
             bar.update(1)
     summary.seconds = time.perf_counter() - started
     return summary
-
-
-# ---- replay from raw ticks -------------------------------------------------------------------------------------
-
-def tick_messages(path: Path, symbol: str | None) -> list:
-    """Messages for SignalDetector from a JSON-lines file of tick values or a CSV (with ``symbol``)."""
-    from tickscope.marketdata.feed import tick_json
-    from tickscope.marketdata.sources import SourceError, read_csv
-    from tickscope.streams.detect import Message
-
-    path = Path(path)
-    if not path.exists():
-        raise ReplayError(f"{path}: no such file")
-    if path.suffix.lower() == ".csv":
-        if not symbol:
-            raise ReplayError(f"{path}: a CSV has no symbol column; pass --symbol")
-        try:
-            rows = read_csv(path)
-        except SourceError as exc:
-            raise ReplayError(str(exc)) from exc
-        return [Message(symbol.encode(), tick_json(symbol, r), 0, i)
-                for i, r in enumerate(rows, start=2)]  # offsets are CSV line numbers
-    messages = []
-    with path.open("rb") as fh:
-        for i, line in enumerate(fh, start=1):
-            line = line.strip()
-            if not line:
-                continue
-            if symbol:
-                try:
-                    if json.loads(line).get("symbol") != symbol:
-                        continue
-                except (ValueError, AttributeError):
-                    pass  # let ingest name the bad line
-            messages.append(Message(None, line, 0, i))
-    return messages
-
-
-@dataclass
-class TickReplay:
-    signals: list
-    dead_letters: list
-    accepted: int
-    model_version: str
-    compared_ids: set  # archive signals in the same symbols, time span and model version
-
-    @property
-    def fired_ids(self) -> set:
-        return {s.signal_id for s in self.signals}
-
-    @property
-    def matches(self) -> bool:
-        return self.fired_ids == self.compared_ids
-
-
-def replay_ticks(messages: list, model, cooldown: int, max_message_bytes: int, batch_size: int,
-                 store=None, source: str = "ticks") -> TickReplay:
-    """Run the detection path offline over ``messages`` and compare the fired ids with the archive."""
-    import torch
-
-    from tickscope.contracts.times import now_ms
-    from tickscope.streams.offline import detect
-
-    torch.set_num_threads(1)
-    detected = detect(messages, model, cooldown, max_message_bytes, batch_size, now_ms(), topic=source)
-    compared = set()
-    if store is not None:
-        first_ts = _first_ts(messages)
-        for sym, last_ts in detected.last_ts.items():
-            for rec in store.records(symbol=sym, ts_from=first_ts.get(sym), ts_to=last_ts,
-                                     model_version=model.version):
-                compared.add(rec.signal_id)
-    return TickReplay(detected.signals, detected.dead_letters, detected.accepted, model.version, compared)
-
-
-def _first_ts(messages: list) -> dict:
-    first: dict = {}
-    for m in messages:
-        try:
-            obj = json.loads(m.value)
-            ts = obj["ts"]
-            if isinstance(ts, int):
-                first.setdefault(obj["symbol"], ts)
-                first[obj["symbol"]] = min(first[obj["symbol"]], ts)
-        except (ValueError, KeyError, TypeError, AttributeError):
-            continue
-    return first

@@ -1,118 +1,58 @@
 """The offline HTML report of archived signals (``tickscope replay --report`` and the dashboard's report route).
 
-The report is one self-contained file: inline SVG charts, inline CSS, no
-script and nothing fetched from a network. Per signal: the window's features
-(the model input around the price that fired it), the cell attributions
-heatmap, attention, event and feature attributions, quality numbers, the
-replay verdict, the model card and the record's inclusion proof in the
-signed tree head that covers it.
+The report is one self-contained document: inline SVG charts, one inline
+stylesheet, no script and nothing fetched from a network. Per signal: the
+window's features (the model input around the price that fired it), the cell
+attributions heatmap, attention, event and feature attributions, quality
+numbers, the replay verdict, the model card and the record's inclusion proof in
+the signed tree head that covers it.
+
+It shows what the archive holds and never runs it: every record is validated
+against its schema before it is drawn (one that does not validate is listed
+with the reason, not drawn), every field is HTML-escaped, and the document
+carries a Content-Security-Policy that allows no script at all and no style but
+its own stylesheet (by hash), so neither a ``<script>`` nor inline CSS from a
+record could act even if escaping failed. A server sending the report (the
+dashboard's report route) must send ``REPORT_CSP`` as its
+``Content-Security-Policy`` header; the offline file carries ``REPORT_CSP_META``
+in a ``<meta http-equiv>`` tag.
 """
 
 from __future__ import annotations
 
-import html
+import base64
+import hashlib
 import json
+import re
 from pathlib import Path
-
-from plotly.colors import qualitative
 
 from tickscope.audit.heads import HEAD_CONTEXT, Head
 from tickscope.audit.merkle import verify_inclusion
+from tickscope.audit.report_svg import _e, bars_svg, heatmap_svg, lines_svg
 from tickscope.contracts.times import iso_utc, now_ms
 
 MAX_REPORT_RECORDS = 200
-_PALETTE = qualitative.D3  # one colour per feature, as in the dashboard
-iso = iso_utc
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
-def _e(x) -> str:
-    return html.escape(str(x), quote=True)
-
-
-def _color(v: float, scale: float) -> str:
-    """Diverging blue (negative) - white - red (positive)."""
-    t = 0.0 if scale <= 0 else max(-1.0, min(1.0, v / scale))
-    if t >= 0:
-        g = int(255 * (1 - t))
-        return f"rgb(255,{g},{g})"
-    g = int(255 * (1 + t))
-    return f"rgb({g},{g},255)"
-
-
-def heatmap_svg(values: list[list[float]], row_names: list[str], title: str) -> str:
-    """values [T][F] drawn with features as rows and time steps as columns."""
-    t, f = len(values), len(row_names)
-    cw, ch, left, top = 16, 18, 80, 22
-    scale = max((abs(v) for row in values for v in row), default=0.0)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + cw * t + 10}" height="{top + ch * f + 24}" '
-             f'role="img" aria-label="{_e(title)}"><text x="0" y="14" font-size="12">{_e(title)} '
-             f'(scale ±{scale:.3g})</text>']
-    for j, name in enumerate(row_names):
-        y = top + j * ch
-        parts.append(f'<text x="{left - 4}" y="{y + 13}" font-size="11" text-anchor="end">{_e(name)}</text>')
-        for i in range(t):
-            v = values[i][j]
-            parts.append(f'<rect x="{left + i * cw}" y="{y}" width="{cw - 1}" height="{ch - 1}" '
-                         f'fill="{_color(v, scale)}"><title>t={i} {_e(name)}: {v:.4g}</title></rect>')
-    parts.append(f'<text x="{left}" y="{top + ch * f + 16}" font-size="11">t=0 (oldest)</text>'
-                 f'<text x="{left + cw * t}" y="{top + ch * f + 16}" font-size="11" text-anchor="end">'
-                 f't={t - 1} (signal tick)</text></svg>')
-    return "".join(parts)
-
-
-def bars_svg(values: list[float], labels: list[str] | None, title: str, signed: bool = True) -> str:
-    n = len(values)
-    bw, h, left, top = max(8, min(40, 520 // max(n, 1))), 90, 40, 20
-    scale = max((abs(v) for v in values), default=0.0) or 1.0
-    zero = top + (h / 2 if signed else h)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + bw * n + 10}" height="{top + h + 30}" '
-             f'role="img" aria-label="{_e(title)}"><text x="0" y="14" font-size="12">{_e(title)}</text>',
-             f'<line x1="{left}" x2="{left + bw * n}" y1="{zero}" y2="{zero}" stroke="#999"/>']
-    for i, v in enumerate(values):
-        length = abs(v) / scale * (h / 2 if signed else h)
-        y = zero - length if v >= 0 else zero
-        fill = "#d62728" if v >= 0 else "#1f77b4"
-        if not signed:
-            fill = "#555"
-        label = labels[i] if labels else str(i)
-        parts.append(f'<rect x="{left + i * bw}" y="{y:.1f}" width="{bw - 2}" height="{max(length, 0.5):.1f}" '
-                     f'fill="{fill}"><title>{_e(label)}: {v:.4g}</title></rect>')
-        if labels and n <= 12:
-            parts.append(f'<text x="{left + i * bw + bw / 2}" y="{top + h + 14}" font-size="10" '
-                         f'text-anchor="middle">{_e(label[:10])}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def lines_svg(window: list[list[float]], names: list[str], title: str) -> str:
-    """Each feature column of the window as a line over the T steps (shared y axis)."""
-    t = len(window)
-    w, h, left, top = 520, 140, 40, 20
-    vals = [v for row in window for v in row]
-    lo, hi = (min(vals), max(vals)) if vals else (0.0, 1.0)
-    span = (hi - lo) or 1.0
-
-    def xy(i, v):
-        return left + i * (w - left) / max(t - 1, 1), top + h - (v - lo) / span * h
-
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w + 130}" height="{top + h + 24}" role="img" '
-             f'aria-label="{_e(title)}"><text x="0" y="14" font-size="12">{_e(title)}</text>',
-             f'<text x="{left - 4}" y="{top + 8}" font-size="10" text-anchor="end">{hi:.2g}</text>',
-             f'<text x="{left - 4}" y="{top + h}" font-size="10" text-anchor="end">{lo:.2g}</text>']
-    for j, name in enumerate(names):
-        pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, window[i][j]) for i in range(t)))
-        c = _PALETTE[j % len(_PALETTE)]
-        parts.append(f'<polyline fill="none" stroke="{c}" stroke-width="1.5" points="{pts}">'
-                     f'<title>{_e(name)}</title></polyline>'
-                     f'<text x="{w + 8}" y="{top + 10 + 14 * j}" font-size="11" fill="{c}">{_e(name)}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+def iso(ms) -> str:
+    """UTC time of epoch ms, or the number itself when no calendar can show it."""
+    try:
+        return iso_utc(ms)
+    except (ValueError, OverflowError, OSError, TypeError):
+        return str(ms)
 
 
 def _model_card(version: str) -> str | None:
+    """The card of a model version: only a sha256 names a file, and only inside the cards directory."""
     from tickscope.models.card import CARDS_DIR
 
-    path = Path(CARDS_DIR) / f"{version}.md"
+    if not isinstance(version, str) or not _HEX64.fullmatch(version):
+        return None
+    cards = Path(CARDS_DIR).resolve()
+    path = (cards / f"{version}.md").resolve()
+    if path.parent != cards:
+        return None
     try:
         return path.read_text(encoding="utf-8")
     except OSError:
@@ -125,6 +65,8 @@ def _kv_table(d: dict) -> str:
 
 
 def _fmt(v) -> str:
+    if isinstance(v, bool):
+        return str(v)
     if isinstance(v, float):
         return f"{v:.6g}"
     if isinstance(v, (dict, list)):
@@ -147,35 +89,68 @@ def _proof_html(rec, head: Head | None, proof: list[bytes] | None) -> str:
             + f"<p>Audit path ({len(proof)} hashes, leaf to root):</p><ol class='proof'>{items}</ol>")
 
 
+
+
+_STATUS_CLASS = {"reproduced": "ok", "different": "bad", "error": "bad", "not_reproducible": "bad",
+                 "not replayed": "note"}
+
+
+def _status_html(status: str) -> str:
+    return f"<span class='{_STATUS_CLASS.get(status, 'bad')}'>{_e(status)}</span>"
+
+
+def shown_value(rec) -> tuple[dict | None, str]:
+    """(the record's value, "") if it validates against its schema, else (None, why it is not drawn)."""
+    from tickscope.audit.intake import check_record, decode_json
+    from tickscope.contracts.dead_letters import Rejected
+
+    try:
+        obj = decode_json(rec.body)
+        check_record(obj)
+        return obj, ""
+    except Rejected as exc:
+        return None, f"{exc.reason}: {exc.detail}"
+    except Exception as exc:  # noqa: BLE001 - whatever the body holds, the report lists it instead of failing
+        return None, f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
+def _invalid_section(rec, why: str, outcome) -> str:
+    status = outcome.status if outcome else "not replayed"
+    return (f"<section id='s{_e(rec.seq)}'><h2>Archive seq {_e(rec.seq)} {_status_html(status)}</h2>"
+            f"<p class='bad'>This record is not drawn: it does not validate against the archive record schema "
+            f"({_e(why)}).</p>" + _kv_table({"signal id (index column)": rec.signal_id, "symbol (index column)":
+                                             rec.symbol, "schema_version (index column)": rec.schema_version,
+                                             "leaf hash": rec.leaf_hash.hex()}) + "</section>")
+
+
 def _section(rec, obj: dict, outcome, head, proof, cards: dict) -> str:
-    names = obj.get("feature_names") or [f"f{j}" for j in range(len(obj["window"][0]))]
+    names = obj["feature_names"]
     status = outcome.status if outcome else "not replayed"
     head_bits = {"signal id": obj["signal_id"], "symbol": obj["symbol"], "tick time (UTC)": iso(obj["ts"]),
                  "price": obj["price"], "direction": obj["direction"], "score": obj["score"],
                  "threshold": obj["threshold"], "model version": obj["model_version"], "archive seq": rec.seq,
-                 "explainer": obj.get("explainer", {}), "replay": status}
-    quality = {"base_value": obj.get("base_value"), "additivity_error": obj.get("additivity_error"),
-               "attention_shap_spearman": obj.get("attention_shap_spearman")}
-    if isinstance(obj.get("quality"), dict):
-        quality.update({f"quality.{k}": v for k, v in obj["quality"].items()})
+                 "explainer": obj["explainer"], "replay": status}
+    quality = {"base_value": obj["base_value"], "additivity_error": obj["additivity_error"],
+               "attention_shap_spearman": obj["attention_shap_spearman"]}
+    quality.update({f"quality.{k}": v for k, v in obj["quality"].items()})
     details = "".join(f"<li>{_e(d)}</li>" for d in (outcome.details if outcome else []))
-    segs = obj.get("segments") or []
-    card = cards.setdefault(obj["model_version"], _model_card(obj["model_version"]))
-    card_html = (f"<details><summary>Model card {obj['model_version'][:12]}</summary><pre>{_e(card)}</pre></details>"
-                 if card else f"<p>No model card for {obj['model_version'][:12]} in models/cards.</p>")
+    version = obj["model_version"]
+    card = cards.setdefault(version, _model_card(version))
+    card_html = (f"<details><summary>Model card {_e(version[:12])}</summary><pre>{_e(card)}</pre></details>"
+                 if card else f"<p>No model card for {_e(version[:12])} in models/cards.</p>")
     return (f"<section id='s{_e(obj['signal_id'])}'><h2>{_e(obj['symbol'])} {_e(obj['direction'])} "
-            f"at {_e(iso(obj['ts']))} <span class='{status}'>{_e(status)}</span></h2>"
+            f"at {_e(iso(obj['ts']))} {_status_html(status)}</h2>"
             + _kv_table(head_bits) + (f"<ul class='bad'>{details}</ul>" if details else "")
             + "<h3>Price context: the model input window</h3>"
-            + f"<p>The signal fired on the tick at price {obj['price']} (last column); the window holds the scale-free "
-              "features of the last ticks that the model saw.</p>"
+            + f"<p>The signal fired on the tick at price {_e(obj['price'])} (last column); the window holds the "
+              "scale-free features of the last ticks that the model saw.</p>"
             + lines_svg(obj["window"], names, "features per time step")
             + "<h3>Attributions</h3>" + heatmap_svg(obj["attributions"], names, "cell SHAP values [T x F]")
             + bars_svg(obj["attention"], [f"t={i}" for i in range(len(obj["attention"]))],
                        "temporal attention (sums to 1)", signed=False)
-            + bars_svg(obj.get("event_attributions") or [], [f"{a}-{b}" for a, b in segs],
+            + bars_svg(obj["event_attributions"], [f"{a}-{b}" for a, b in obj["segments"]],
                        "event (time segment) SHAP")
-            + bars_svg(obj.get("feature_attributions") or [], names, "feature SHAP")
+            + bars_svg(obj["feature_attributions"], names, "feature SHAP")
             + "<h3>Quality</h3>" + _kv_table(quality)
             + "<h3>Model</h3>" + card_html
             + "<h3>Tamper evidence</h3>" + _proof_html(rec, head, proof) + "</section>")
@@ -184,40 +159,60 @@ def _section(rec, obj: dict, outcome, head, proof, cards: dict) -> str:
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}
 table.kv{border-collapse:collapse;margin:.5em 0}table.kv th,table.kv td{border:1px solid #ddd;padding:2px 6px;
 text-align:left;font-size:13px;vertical-align:top}table.kv td{font-family:monospace;word-break:break-all}
-.reproduced,.ok{color:#1a7f37}.different,.error,.bad{color:#b00020}section{border-top:2px solid #ccc;margin-top:2em}
+.ok{color:#1a7f37}.bad{color:#b00020}.note{color:#555}section{border-top:2px solid #ccc;margin-top:2em}
 code{font-size:12px}pre{white-space:pre-wrap;font-size:12px;background:#f6f6f6;padding:1em}"""
+_CSS_HASH = "sha256-" + base64.b64encode(hashlib.sha256(_CSS.encode("utf-8")).digest()).decode("ascii")
+# The policy: nothing may load or run; the one stylesheet is allowed by its hash (no other inline style applies).
+REPORT_CSP_META = (f"default-src 'none'; script-src 'none'; style-src '{_CSS_HASH}'; img-src data:; "
+                   "base-uri 'none'; form-action 'none'")
+REPORT_CSP = REPORT_CSP_META + "; frame-ancestors 'none'"  # frame-ancestors only works as an HTTP header
 
 
-def write_report(path: Path, store, records: list, outcomes: dict, summary_line: str, title: str) -> int:
-    """Write the report for ``records`` (StoredRecord, at most MAX_REPORT_RECORDS shown); returns how many."""
+def _row(rec, obj: dict | None, outcome) -> str:
+    st = outcome.status if outcome else "not replayed"
+    anchor = obj["signal_id"] if obj else rec.seq
+    score = f"{obj['score']:.4g}" if obj else "-"
+    direction = obj["direction"] if obj else "-"
+    return (f"<tr><td>{_e(rec.seq)}</td><td><a href='#s{_e(anchor)}'>{_e(rec.signal_id)}</a></td>"
+            f"<td>{_e(rec.symbol)}</td><td>{_e(iso(rec.ts))}</td>"
+            f"<td>{_e(direction)}</td><td>{_e(score)}</td><td>{_status_html(st)}</td></tr>")
+
+
+def render_report(store, records: list, outcomes: dict, summary_line: str, title: str) -> str:
+    """The report for ``records`` (StoredRecord, at most MAX_REPORT_RECORDS shown) as one HTML string."""
     from tickscope.audit.merkle import Tree
 
     shown = records[:MAX_REPORT_RECORDS]
     heads = store.heads()
     leaves = store.leaf_hashes() if shown else []
     last = heads[-1] if heads else None
-    tree = Tree(leaves[: last.tree_size]) if last else None
+    tree = Tree(leaves[: last.tree_size]) if last and last.tree_size <= len(leaves) else None
     cards: dict = {}
     rows, sections = [], []
     for rec in shown:
-        obj = rec.value()
+        obj, why = shown_value(rec)
         o = outcomes.get(rec.seq)
-        covered = last is not None and rec.seq < last.tree_size
+        rows.append(_row(rec, obj, o))
+        if obj is None:
+            sections.append(_invalid_section(rec, why, o))
+            continue
+        covered = tree is not None and rec.seq < last.tree_size
         proof = tree.inclusion_proof(rec.seq) if covered else None
         sections.append(_section(rec, obj, o, last if covered else None, proof, cards))
-        st = o.status if o else "not replayed"
-        rows.append(f"<tr><td>{rec.seq}</td><td><a href='#s{_e(rec.signal_id)}'>{_e(rec.signal_id)}</a></td>"
-                    f"<td>{_e(rec.symbol)}</td><td>{_e(iso(rec.ts))}</td><td>{_e(obj.get('direction'))}</td>"
-                    f"<td>{obj.get('score', 0):.4g}</td><td class='{st}'>{_e(st)}</td></tr>")
     more = (f"<p>Showing the first {len(shown)} of {len(records)} records.</p>" if len(records) > len(shown) else "")
-    head_line = (f"Latest signed head: size {last.tree_size}, root <code>{last.root.hex()}</code>, "
-                 f"{iso(last.timestamp)}, key {last.key_id}." if last else "The archive has no signed head.")
-    doc = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
-           f"<style>{_CSS}</style></head><body><h1>{_e(title)}</h1><p>Archive: {_e(store.where)}. "
-           f"{head_line}</p><p><b>Replay: {_e(summary_line)}</b></p>{more}"
-           "<table class='kv'><tr><th>seq</th><th>signal</th><th>symbol</th><th>time (UTC)</th><th>dir</th>"
-           f"<th>score</th><th>replay</th></tr>{''.join(rows)}</table>{''.join(sections)}"
-           f"<p>Generated {_e(iso(now_ms()))} by tickscope replay; "
-           "self-contained, no external resources.</p></body></html>")
-    Path(path).write_text(doc, encoding="utf-8")
-    return len(shown)
+    head_line = (f"Latest signed head: size {_e(last.tree_size)}, root <code>{_e(last.root.hex())}</code>, "
+                 f"{_e(iso(last.timestamp))}, key {_e(last.key_id)}." if last else "The archive has no signed head.")
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<meta http-equiv='Content-Security-Policy' content=\"{REPORT_CSP_META}\">"
+            f"<title>{_e(title)}</title><style>{_CSS}</style></head><body><h1>{_e(title)}</h1>"
+            f"<p>Archive: {_e(store.where)}. {head_line}</p><p><b>Replay: {_e(summary_line)}</b></p>{more}"
+            "<table class='kv'><tr><th>seq</th><th>signal</th><th>symbol</th><th>time (UTC)</th><th>dir</th>"
+            f"<th>score</th><th>replay</th></tr>{''.join(rows)}</table>{''.join(sections)}"
+            f"<p>Generated {_e(iso(now_ms()))} by tickscope replay; "
+            "self-contained, no external resources, no script.</p></body></html>")
+
+
+def write_report(path: Path, store, records: list, outcomes: dict, summary_line: str, title: str) -> int:
+    """Write ``render_report`` to ``path``; returns how many records it shows."""
+    Path(path).write_text(render_report(store, records, outcomes, summary_line, title), encoding="utf-8")
+    return len(records[:MAX_REPORT_RECORDS])

@@ -1,27 +1,29 @@
-"""Recompute the archive's Merkle log and check every record, head and proof.
+"""Recompute the archive's Merkle log and check every record, head and proof against what is held outside it.
+
+Trust comes only from outside the archive: the public key(s) the verifier pins
+(``--public-key``), the witness (the heads published on ``archive.heads``) and
+the verifier's own checkpoint (the last head it accepted). Keys stored in the
+archive are never trusted.
 
 One pass over the records in log order (linear in their number):
 
 1. each row's ``seq`` is the next leaf index (a gap = a deleted record);
 2. each body re-hashes to its ``leaf_hash`` and agrees with its index columns
    and its own ``signal_id`` (a changed record);
-3. the recomputed log root after each record equals the ``log_root`` stored
-   when it was archived (an insertion, deletion or reordering shows at the
-   first position where the order differs);
+3. the recomputed log root after each record equals the stored ``log_root``
+   (an insertion, deletion or reordering shows at the first position it changes);
 
 then, with all levels of the tree built once:
 
-4. every signed tree head has a valid Ed25519 signature and a root equal to
-   the recomputed root at its size; consecutive heads are linked by an RFC 6962
-   consistency proof and their times do not go backwards;
-5. every record has an inclusion proof in the latest head that verifies;
-6. no record lies beyond the latest head (an appended record nobody signed).
-
-Checks 1-3 name the exact record for tampering that did not also rewrite the
-stored hashes; tampering that did (rewriting leaf hashes and log roots too) is
-caught by the signed heads in 4, which bound the first bad record to the
-records added since the last head that still verifies (a head is signed in
-every archiver transaction, so that span is one batch).
+4. every stored head is signed by a pinned key and its root is the recomputed
+   root at its size; each head's stored consistency proof links it to the head
+   before it (a deleted or re-signed head breaks the chain); times never go back;
+5. every witness head is in the archive, identical, and its root is the recomputed
+   root at its size (``tickscope.audit.verify_outside``): truncation, rollback
+   and a rewritten log all fail here; so does a tree smaller than, or
+   inconsistent with, the verifier's checkpoint;
+6. every record has an inclusion proof in the latest good head; no record lies
+   beyond it; an empty archive is not "OK".
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from dataclasses import dataclass, field
 from tickscope.audit.archive_store import Store
 from tickscope.audit.heads import Head, key_id, verify_head
 from tickscope.audit.merkle import CompactRange, Tree, leaf_hash, verify_consistency, verify_inclusion
+from tickscope.contracts.canonical import HASH_FORMS
 from tickscope.contracts.ids import signal_id_for
 from tickscope.contracts.times import iso_utc
 
@@ -41,7 +44,7 @@ MAX_PROBLEMS = 50
 
 @dataclass(frozen=True)
 class Problem:
-    seq: int | None  # the first record the problem concerns (None: not tied to a record)
+    seq: int | None  # the first record the problem concerns (None: a head, not tied to one record)
     signal_id: str | None
     message: str
     span_end: int | None = None  # set when the bad record is only known to be in [seq, span_end)
@@ -57,6 +60,7 @@ class VerifyResult:
     where: str
     records: int = 0
     heads: int = 0
+    witness_heads: int = 0
     proofs_checked: int = 0
     root: bytes | None = None
     last_head: Head | None = None
@@ -87,41 +91,40 @@ class VerifyResult:
             self.problems.append(Problem(seq, signal_id, message, span_end))
 
 
-def verify_store(store: Store, trusted_key: bytes | None = None, inclusion: bool = True,
-                 external_heads: list[Head] = ()) -> VerifyResult:
-    """Check the whole archive.
+def pinned(keys) -> dict[str, bytes]:
+    """Trusted keys by key id, from raw 32-byte keys (one, a list, or already a dict)."""
+    if isinstance(keys, dict):
+        return dict(keys)
+    if isinstance(keys, (bytes, bytearray)):
+        keys = [bytes(keys)]
+    return {key_id(k): k for k in keys}
 
-    ``trusted_key``: an independently held public key (raw 32 bytes); ``external_heads``: signed heads kept
-    outside the archive (e.g. from the ``archive.heads`` topic), which also catch records deleted at the end.
-    """
+
+def verify_store(store: Store, keys, inclusion: bool = True, witness=None, checkpoint: Head | None = None
+                 ) -> VerifyResult:
+    """Check the whole archive with the pinned ``keys``, against ``witness`` (a WitnessRead) and ``checkpoint``."""
+    from tickscope.audit.verify_outside import check_checkpoint, check_witness
+
     started = time.perf_counter()
-    res = VerifyResult(where=store.where)
+    trusted = pinned(keys)
+    res = VerifyResult(where=store.where, key_source="the pinned key(s) " + ", ".join(sorted(trusted)))
     leaves, ids = _check_records(store, res)
     res.records = len(leaves)
     tree = Tree(leaves)
     res.root = tree.root()
-    keys = _keys(store, trusted_key, res)
-    heads = _merge_heads(store.heads(), list(external_heads), res)
+    heads = store.heads()
     res.heads = len(heads)
-    good = _check_heads(heads, tree, ids, keys, res)
-    if heads:
-        last = heads[-1]
-        res.last_head = last
-        if last.tree_size < len(leaves):
-            n = last.tree_size
-            res.add(n, ids[n], f"not covered by any signed head (the latest head covers {n} records, the archive "
-                               f"holds {len(leaves)}): appended outside the archiver, or its head was deleted")
-        if inclusion and good is not None and good.tree_size > 0:  # proofs against the latest head that holds
-            _check_inclusion(leaves, ids, good, res)
-    elif leaves:
-        res.add(0, ids[0], f"the archive holds {len(leaves)} records but no signed tree head")
-    for c in store.conflicts():
-        res.warnings.append(f"signal {c['signal_id']} arrived again with different {c['kind'].replace('_', ' ')} "
-                            f"from {c['source']} (kept archived seq {c['archived_seq']})")
-    rejected = store.rejected()
-    if rejected:
-        res.warnings.append(f"{len(rejected)} message(s) on the topic could not be archived (table rejected), "
-                            f"first: {rejected[0]['source']}: {rejected[0]['reason']}")
+    good = _check_heads(heads, tree, ids, trusted, res)
+    res.last_head = good
+    _check_coverage(leaves, ids, heads, good, inclusion, res)
+    if witness is not None:
+        check_witness(witness, heads, tree, ids, trusted, res)
+    else:
+        res.warnings.append("no witness checked: records deleted at the end together with their heads cannot be "
+                            "told from a shorter log (pass --witness kafka or --witness FILE)")
+    if checkpoint is not None:
+        check_checkpoint(checkpoint, good, tree, trusted, res)
+    _report_side_tables(store, res)
     res.seconds = time.perf_counter() - started
     return res
 
@@ -156,6 +159,9 @@ def _check_records(store: Store, res: VerifyResult) -> tuple[list[bytes], list[s
 
 
 def _check_body(rec, seq: int, res: VerifyResult) -> None:
+    if rec.hash_form not in HASH_FORMS:
+        res.add(seq, rec.signal_id, f"unknown hash form {rec.hash_form}")
+        return
     try:
         obj = json.loads(rec.body)
         cols = {"signal_id": rec.signal_id, "symbol": rec.symbol, "ts": rec.ts, "model_version": rec.model_version,
@@ -166,48 +172,24 @@ def _check_body(rec, seq: int, res: VerifyResult) -> None:
         elif signal_id_for(obj["symbol"], obj["ts"], obj["model_version"]) != obj["signal_id"]:
             res.add(seq, rec.signal_id, "signal_id is not sha256(symbol|ts|model_version): symbol, ts or "
                                         "model_version was altered before archiving")
-    except (ValueError, TypeError, KeyError) as exc:
-        res.add(seq, rec.signal_id, f"record body is not a valid archive record: {exc}")
-
-
-def _keys(store: Store, trusted_key: bytes | None, res: VerifyResult) -> dict[str, bytes]:
-    stored = store.signing_keys()
-    if trusted_key is not None:
-        kid = key_id(trusted_key)
-        res.key_source = f"the independently held key {kid}"
-        if kid not in stored:
-            res.warnings.append(f"the trusted key {kid} is not registered in the archive")
-        return {kid: trusted_key}
-    res.key_source = ("the public key(s) stored in the archive itself ("
-                      + ", ".join(sorted(stored)) + "); pass --public-key to check against a key held elsewhere")
-    return stored
-
-
-def _merge_heads(stored: list[Head], external: list[Head], res: VerifyResult) -> list[Head]:
-    by_size = {h.tree_size: h for h in stored}
-    for h in external:
-        mine = by_size.get(h.tree_size)
-        if mine is None:
-            by_size[h.tree_size] = h
-        elif (mine.root, mine.timestamp, mine.signature) != (h.root, h.timestamp, h.signature):
-            res.add(None, None, f"the archive's head at size {h.tree_size} differs from the one held outside it "
-                                f"(root {mine.root.hex()[:16]} vs {h.root.hex()[:16]})")
-            by_size[h.tree_size] = h  # trust the outside copy, check it against the records
-    return [by_size[s] for s in sorted(by_size)]
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        res.add(seq, rec.signal_id, f"record body is not a valid archive record: {type(exc).__name__}: {exc}")
 
 
 def _check_heads(heads: list[Head], tree: Tree, ids: list[str], keys: dict[str, bytes],
                  res: VerifyResult) -> Head | None:
-    """Check every head; returns the latest one that verified."""
+    """Check every stored head; returns the latest one that verified."""
     n = tree.size
     good: Head | None = None
+    legacy = 0
     for head in heads:
-        key = keys.get(head.key_id)
         span_start = good.tree_size if good else 0
         seq = min(span_start, n - 1) if n else None
         sid = ids[seq] if seq is not None else None
+        key = keys.get(head.key_id)
         if key is None:
-            res.add(seq, sid, f"head at size {head.tree_size} is signed by key {head.key_id}, which is not trusted")
+            res.add(seq, sid, f"head at size {head.tree_size} is signed by key {head.key_id}, which is not a pinned "
+                              "key (a re-keyed archive, or the wrong --public-key)")
             continue
         if not verify_head(key, head):
             res.add(seq, sid, f"head at size {head.tree_size} has an invalid signature (the head was altered)")
@@ -221,25 +203,68 @@ def _check_heads(heads: list[Head], tree: Tree, ids: list[str], keys: dict[str, 
                               f"record is among seq {span_start}..{head.tree_size - 1} (changed, inserted, deleted "
                               "or reordered)", span_end=head.tree_size)
             continue
-        if good is not None:
-            proof = tree.consistency_proof(good.tree_size, head.tree_size)
-            if not verify_consistency(good.tree_size, head.tree_size, good.root, head.root, proof):
-                res.add(seq, sid, f"no consistency proof from head {good.tree_size} to head {head.tree_size}")
-            if head.timestamp < good.timestamp:
-                res.add(seq, sid, f"head at size {head.tree_size} is dated before the head at size {good.tree_size}")
+        legacy += _check_link(good, head, seq, sid, res)
+        if good is not None and head.timestamp < good.timestamp:
+            res.add(seq, sid, f"head at size {head.tree_size} is dated before the head at size {good.tree_size}")
         res.proofs_checked += 1
         good = head
+    if legacy:
+        res.warnings.append(f"{legacy} head(s) were written before heads carried consistency proofs (store schema "
+                            "1): they are linked by the recomputed log only")
     return good
 
 
-def _check_inclusion(leaves: list[bytes], ids: list[str], head: Head, res: VerifyResult) -> None:
-    size = head.tree_size
-    tree = Tree(leaves[:size])
-    for i in range(size):
-        if not verify_inclusion(i, size, leaves[i], tree.inclusion_proof(i), head.root):
-            res.add(i, ids[i], f"inclusion proof in the head at size {size} does not verify")
-            return  # the head check above names the cause
-        res.proofs_checked += 1
+def _check_link(prev: Head | None, head: Head, seq, sid, res: VerifyResult) -> int:
+    """The stored consistency proof from ``prev`` to ``head``; returns 1 for a legacy head without one."""
+    if head.from_size is None:
+        return 1 if prev is not None else 0
+    if prev is None or head.from_size != prev.tree_size:
+        before = "none" if prev is None else f"size {prev.tree_size}"
+        res.add(seq, sid, f"head at size {head.tree_size} was signed after a head at size {head.from_size}, which "
+                          f"the archive does not hold (its previous valid head: {before}): a head was deleted")
+        return 0
+    if not verify_consistency(prev.tree_size, head.tree_size, prev.root, head.root, list(head.consistency)):
+        res.add(seq, sid, f"the stored consistency proof from head {prev.tree_size} to head {head.tree_size} does not "
+                          "verify: one of the two heads, or the proof, was changed")
+    res.proofs_checked += 1
+    return 0
+
+
+def _check_coverage(leaves, ids, heads, good: Head | None, inclusion: bool, res: VerifyResult) -> None:
+    if not leaves and not heads:
+        res.add(None, None, "the archive holds no records and no signed head: an archive emptied by deletion looks "
+                            "exactly like this (check it against a witness or a checkpoint)")
+        return
+    if not heads:
+        res.add(0, ids[0], f"the archive holds {len(leaves)} records but no signed head")
+        return
+    if good is None:
+        return  # every head failed, and each said why
+    if heads[-1].tree_size < len(leaves):  # a bad head is reported by itself; this is about the unsigned tail
+        n = heads[-1].tree_size
+        res.add(n, ids[n], f"not covered by any signed head (the latest head covers {n} records, the archive "
+                           f"holds {len(leaves)}): appended outside the archiver, or its head was deleted")
+    if inclusion and good.tree_size > 0:
+        size = good.tree_size
+        tree = Tree(leaves[:size])
+        for i in range(size):
+            if not verify_inclusion(i, size, leaves[i], tree.inclusion_proof(i), good.root):
+                res.add(i, ids[i], f"inclusion proof in the head at size {size} does not verify")
+                return
+            res.proofs_checked += 1
+
+
+def _report_side_tables(store: Store, res: VerifyResult) -> None:
+    for gap in store.gaps():
+        res.warnings.append(f"GAP: {gap.records} record(s) at {gap.topic}/{gap.partition} offsets "
+                            f"{gap.from_offset}..{gap.to_offset - 1} were never archived: {gap.detail}")
+    for c in store.conflicts():
+        res.warnings.append(f"signal {c['signal_id']} arrived again with different {c['kind'].replace('_', ' ')} "
+                            f"from {c['source']} (kept archived seq {c['archived_seq']})")
+    rejected = store.rejected()
+    if rejected:
+        res.warnings.append(f"{len(rejected)} message(s) on the topic could not be archived (table rejected), "
+                            f"first: {rejected[0]['source']}: {rejected[0]['reason']}")
 
 
 def render(res: VerifyResult) -> str:
@@ -247,7 +272,7 @@ def render(res: VerifyResult) -> str:
     if res.ok:
         h = res.last_head
         lines.append(f"tickscope verify: OK {res.where}: {res.records} records, {res.heads} signed heads, "
-                     f"{res.proofs_checked} proofs checked in {res.seconds:.2f} s")
+                     f"{res.witness_heads} witness heads, {res.proofs_checked} proofs checked in {res.seconds:.2f} s")
         if h is not None:
             lines.append(f"  latest head: size {h.tree_size} root {h.root.hex()} at {iso_utc(h.timestamp)} "
                          f"key {h.key_id}")

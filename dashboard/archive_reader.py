@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import tempfile
 from collections import deque
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from tickscope.audit.archive_store import ArchiveError, describe, open_store
 from tickscope.audit.replay import replay_records
-from tickscope.audit.report import write_report
+from tickscope.audit.report import render_report
 from tickscope.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -112,13 +110,10 @@ class ArchiveReader:
                                                   "(yet: the archiver may be behind).")
             outcomes, line = {}, "not replayed (open with ?replay=1 to replay)"
             if replay:
-                summary = replay_records(recs, total=len(recs), progress=False)
+                summary = replay_records(recs, total=len(recs), progress=False, jobs=1)  # never a pool per click
                 outcomes = {o.seq: o for o in summary.outcomes}
                 line = summary.line()
-            with tempfile.TemporaryDirectory(prefix="tickscope-report-") as tmp:
-                path = Path(tmp) / "report.html"
-                write_report(path, store, recs, outcomes, line, f"tickscope replay report · signal {signal_id}")
-                return 200, path.read_text(encoding="utf-8")
+            return 200, render_report(store, recs, outcomes, line, f"tickscope replay report · signal {signal_id}")
         except Exception as exc:  # noqa: BLE001 - a damaged archive file fails mid-read
             log.warning("report failed: %s: %s", type(exc).__name__, exc)
             return 500, _page("Report failed", f"{type(exc).__name__}: {exc}")
@@ -130,7 +125,7 @@ def _page(title: str, text: str) -> str:
     import html
 
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
-            f"<body style='font-family:system-ui,sans-serif;margin:2em'><h1>{html.escape(title)}</h1>"
+            f"<body><h1>{html.escape(title)}</h1>"
             f"<p>{html.escape(text)}</p></body></html>")
 
 

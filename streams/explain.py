@@ -10,6 +10,7 @@ worker's explain agent and every replay call it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,11 +84,30 @@ def explain_signal(signal: Signal, net, baseline: np.ndarray, baseline_hash: str
     return archive_record(signal, expl, config, seed, baseline_hash, produced_at)
 
 
+def first_non_finite(value, path: str = "record") -> tuple[str, float] | None:
+    """(path, value) of the first NaN or infinite float in a record's plain value, or None when all are finite."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path, value)
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return None
+    for k, v in items:
+        found = first_non_finite(v, f"{path}.{k}" if isinstance(k, str) else f"{path}[{k}]")
+        if found is not None:
+            return found
+    return None
+
+
 def explain_message(raw: bytes | None, key: bytes | None, source: Source,
                     explaining: Explaining) -> ArchiveRecord | DeadLetter:
     """One message of ``signals`` -> its archive record, or a dead letter naming why it cannot be explained.
 
-    ``produced_at`` is stamped when the explanation is finished (wall clock, epoch ms UTC).
+    ``produced_at`` is stamped when the explanation is finished (wall clock, epoch ms UTC). A record holding a
+    NaN or an infinity (a window the model cannot score sensibly) is dead-lettered as ``non_finite``: it could
+    not be written as JSON, nor hashed into the archive.
     """
     def explained(value: bytes | None, _key: bytes | None) -> ArchiveRecord:
         signal = Signal.from_json(value)
@@ -96,6 +116,10 @@ def explain_message(raw: bytes | None, key: bytes | None, source: Source,
                                                      f"this worker serves {explaining.model.version[:12]}")
         record = explain_signal(signal, explaining.model.net, explaining.baseline, explaining.baseline_hash,
                                 explaining.config, produced_at=0)
+        bad = first_non_finite(record.model_dump())
+        if bad is not None:
+            raise Rejected("non_finite", f"{bad[0]} is {bad[1]!r}: JSON has no NaN or infinity, and the archive "
+                                         "hashes RFC 8785 bytes, which cannot hold one")
         return record.model_copy(update={"produced_at": now_ms()})
 
     return isolate(STAGE_ID, raw, key, source, explained)

@@ -52,3 +52,21 @@ DASHBOARD_SYMBOLS_EVICTED = Counter("tickscope_dashboard_symbols_evicted_total",
                                     "Symbols whose price points were dropped, least recently seen first, at the cap")
 DASHBOARD_PAGES = Gauge("tickscope_dashboard_pages", "Browser pages receiving pushed updates now")
 DASHBOARD_PUSHES = Counter("tickscope_dashboard_pushes_total", "Deltas pushed to browser pages", ["frame"])
+
+# The archiver (``tickscope archiver``, audit/archiver.py), served on TICKSCOPE_ARCHIVER_METRICS_PORT.
+ARCHIVER_RECORDS = Counter("tickscope_archiver_records_archived_total", "Records appended to the archive's log")
+ARCHIVER_DUPLICATES = Counter("tickscope_archiver_duplicates_total", "Re-delivered records identical to archived ones")
+ARCHIVER_CONFLICTS = Counter("tickscope_archiver_conflicts_total",
+                             "Re-delivered records that differ from the archived one (kept in conflicts)")
+ARCHIVER_REJECTED = Counter("tickscope_archiver_rejected_total",
+                            "Messages the archiver refused (kept in the rejected table)", ["reason"])
+ARCHIVER_HEADS_PUBLISHED = Counter("tickscope_archiver_heads_published_total",
+                                   "Signed heads acknowledged by the witness topic")
+ARCHIVER_WITNESS_BACKLOG = Gauge("tickscope_archiver_witness_backlog",
+                                 "Signed heads not yet acknowledged by the witness topic")
+ARCHIVER_GAP_RECORDS = Counter("tickscope_archiver_gap_records_total",
+                               "Offsets deleted by retention before the archiver read them (recorded in gaps)")
+ARCHIVER_LAG = Gauge("tickscope_archiver_lag", "Messages on the explanations topic not yet archived")
+ARCHIVER_LAST_PROGRESS = Gauge("tickscope_archiver_last_progress_timestamp_seconds",
+                               "Unix time the archiver last committed a batch or found nothing to read")
+ARCHIVER_UP = Gauge("tickscope_archiver_up", "1 while the archiver runs")

@@ -8,6 +8,7 @@ are masked whenever settings are printed or logged.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -75,8 +76,18 @@ class Settings(BaseSettings):
     archive_url: SecretStr | None = Field(None, description="PostgreSQL URL of the archive; default SQLite")
     archive_path: Path | None = Field(None, description="SQLite archive file; default $DATA_DIR/archive.sqlite")
     archive_signing_key: SecretStr | None = Field(None, description="Ed25519 seed (hex) or PEM for signed heads")
+    archive_signing_key_file: Path | None = Field(
+        None, description="PEM file of the signing key (e.g. a mounted secret); default $DATA_DIR/keys/")
+    archive_public_key: str | None = Field(
+        None, description="the public key tickscope verify trusts: 64 hex digits, a PEM, or a file holding either")
+    archive_previous_public_keys: str = Field(
+        "", description="comma-separated hex public keys of earlier signing keys the archiver accepts (rotation)")
     topic_archive_heads: str = "archive.heads"
     archive_batch: int = Field(500, ge=1, description="max records per archive transaction")
+    archive_gap_policy: Literal["record", "stop"] = Field(
+        "record", description="offsets deleted before they were archived: record a gap and go on, or stop")
+    archive_max_witness_backlog: int = Field(100, ge=1, description="unpublished heads before the archiver pauses")
+    archiver_metrics_port: int = Field(9110, ge=0, description="Prometheus /metrics port of the archiver; 0 = off")
 
     # Explanation-drift and stability alerts (tickscope.detectors, docs/alerts.md). Units: signals, bits, sigmas.
     alert_enabled: bool = Field(True, description="run the alert agent on the explanations topic")
@@ -98,6 +109,15 @@ class Settings(BaseSettings):
                                           description="alert when neighbour Lipschitz ratio > factor x reference max")
     alert_lipschitz_history: int = Field(64, ge=1, description="recent signals per symbol searched for near neighbours")
     alert_dedup_capacity: int = Field(100_000, ge=1, description="signal_ids remembered for de-duplication")
+
+    def archive_key_path(self) -> Path:
+        """The signing key's file: the configured one, else ``$DATA_DIR/keys/archive-ed25519.pem``."""
+        return self.archive_signing_key_file or (self.data_dir / "keys" / "archive-ed25519.pem")
+
+    @property
+    def kafka_configured(self) -> bool:
+        """True when a bootstrap server was set explicitly (not just the built-in default)."""
+        return "kafka_bootstrap" in self.model_fields_set
 
     def archive_target(self) -> str | Path:
         """Where the durable archive lives: the PostgreSQL URL if set, else a SQLite file."""

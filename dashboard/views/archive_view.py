@@ -3,7 +3,7 @@
 Results come from ``tickscope.dashboard.archive_reader.ArchiveReader`` (the archive
 store, opened read-only per search). Each row has a button that opens the
 signal in the explanation panel and a link to its replay report, served by
-``REPORT_PATH/<signal_id>`` (``tickscope.audit.report.write_report`` over the
+``REPORT_PATH/<signal_id>`` (``tickscope.audit.report.render_report`` over the
 replayed record; ``?replay=0`` skips the replay), served with ``REPORT_CSP`` on
 every answer, errors included.
 """
@@ -16,11 +16,11 @@ import time
 
 from dash import Input, Output, dcc, html, no_update
 
+from tickscope.audit.report import REPORT_CSP  # no script, only the report's own stylesheet, never framed
 from tickscope.contracts.times import parse_time_ms
 from tickscope.dashboard import figures
 
 REPORT_PATH = "/_tickscope/report"
-REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"  # the report shows, never runs
 _SID = re.compile(r"[0-9a-f]{32}")
 
 

@@ -21,6 +21,7 @@ from bench import synthetic
 from tests.e2e.test_dashboard_e2e import _text, _wait
 from tests.e2e.test_dashboard_push_e2e import DOC_SHOTS
 from tests.support import require
+from tickscope.audit.report import REPORT_CSP
 
 pytestmark = pytest.mark.e2e
 NOW = int(time.time() * 1000)
@@ -145,7 +146,7 @@ def test_archive_search_and_report(stack):
     href = d.find_element(By.CSS_SELECTOR, "#archive-results a.report-link").get_attribute("href")
     with urllib.request.urlopen(href + "?replay=0", timeout=30) as r:
         body = r.read().decode()
-        assert r.headers["Content-Security-Policy"] == "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+        assert r.headers["Content-Security-Policy"] == REPORT_CSP
     assert ids[149] in body and "Inclusion proof verifies" in body
     desk = d.current_window_handle
     d.switch_to.new_window("tab")

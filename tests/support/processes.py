@@ -20,6 +20,7 @@ def worker_env(bootstrap: str, data_dir: Path, **extra) -> dict:
         "TICKSCOPE_KAFKA_BOOTSTRAP": bootstrap,
         "TICKSCOPE_DATA_DIR": str(data_dir),
         "TICKSCOPE_METRICS_PORT": "0",
+        "TICKSCOPE_ARCHIVER_METRICS_PORT": "0",
         "TICKSCOPE_BROKER_SESSION_TIMEOUT_S": "6",
         "TICKSCOPE_BROKER_REBALANCE_TIMEOUT_S": "6",
         "PYTHONUNBUFFERED": "1",

@@ -13,7 +13,7 @@ import sys
 
 from tickscope import __version__
 
-COMMANDS = ("up", "broker", "worker", "feed", "dashboard", "archiver", "verify", "replay", "export", "train",
+COMMANDS = ("up", "broker", "worker", "feed", "dashboard", "archiver", "verify", "heads", "replay", "export", "train",
             "model_info", "calibrate_alerts", "bench")
 
 

@@ -18,6 +18,8 @@ def add_parser(sub):
                         "and compare the fired signal ids with the archive")
     p.add_argument("--model-version", default=None, help="model for --ticks (default: TICKSCOPE_MODEL_VERSION or the "
                                                           "shipped default)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="replay over N processes (default: every core this process may use)")
     p.add_argument("--quiet", action="store_true", help="print only differences and the summary line")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return p
@@ -93,18 +95,22 @@ def _run_archive(args, store, flt) -> int:
     errors_seen: set = set()
 
     def show(o):
-        if o.status == "error":
+        if o.status in ("error", "not_reproducible"):
             msg = f"record seq {o.seq} (signal {o.signal_id}): {o.details[0]}"
             key = o.details[0]
             if key not in errors_seen:
                 errors_seen.add(key)
                 tqdm.write(f"tickscope replay: cannot replay {msg}", file=sys.stderr)
         if o.status != "reproduced" or not args.quiet:
-            extra = f" ({'; '.join(o.details)})" if o.details and o.status == "different" else ""
+            extra = f" ({'; '.join(o.details)})" if o.details and o.status != "reproduced" else ""
             delta = f" score_delta={o.score_delta:.2e}" if o.score_delta is not None else ""
             tqdm.write(f"{o.status:10s} seq {o.seq} {o.signal_id} {o.symbol} {o.ts}{delta}{extra}")
 
-    summary = replay_records(records, total=len(records), progress=not args.no_progress, on_outcome=show)
+    jobs = args.jobs if args.jobs is not None else default_jobs()
+    if jobs < 1:
+        print("tickscope replay: --jobs must be at least 1", file=sys.stderr)
+        return 2
+    summary = replay_records(records, total=len(records), progress=not args.no_progress, on_outcome=show, jobs=jobs)
     print(summary.line(), flush=True)
     if args.report is not None:
         outcomes = {o.seq: o for o in summary.outcomes}
@@ -113,6 +119,16 @@ def _run_archive(args, store, flt) -> int:
     if summary.errors:
         return 2
     return 0 if summary.reproduced == summary.total else 1
+
+
+def default_jobs() -> int:
+    """Every core this process may run on."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def _run_ticks(args, settings, target) -> int:

@@ -69,6 +69,8 @@ def _start_children(sup, args, env, settings) -> None:
             stage_env["TICKSCOPE_METRICS_PORT"] = str(metrics_port + offset)
         sup.start(name, ["worker", "--agents", agents], stage_env)
     sup.start("archiver", ["archiver"], env)
+    print(f"tickscope up: the archive's public key will be in {_public_key_file(settings)} (written by the archiver; "
+          f"check the archive with tickscope verify --public-key {_public_key_file(settings)})", flush=True)
     sup.start("dashboard", ["dashboard", "--port", str(port)], env)
     for spec in args.feed or DEFAULT_FEEDS:
         source, symbol, speed = _parse_feed(spec)
@@ -87,6 +89,12 @@ def worker_layout(explainers: int) -> list[tuple[str, str]]:
     """(process name, agents): one detect process, then explain + alert processes sharing ``signals`` and
     ``explanations`` partitions (same agents, same consumer group)."""
     return [("worker-detect", "detect")] + [(f"worker-explain-{i + 1}", "alert,explain") for i in range(explainers)]
+
+
+def _public_key_file(settings):
+    from tickscope.audit.heads import public_key_path
+
+    return public_key_path(settings.archive_key_path())
 
 
 def _parse_feed(spec: str) -> tuple[str, str, str]:

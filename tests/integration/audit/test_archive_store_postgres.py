@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 
 from tests.support import require
-from tests.support.archives import build_archive, incoming, real_records
+from tests.support.archives import build_archive, incoming, real_records, signer_in
 from tests.support.postgres import available, postgres_server
 from tickscope.audit.archive_store import open_store
-from tickscope.audit.heads import load_or_create_signer
 from tickscope.audit.verify import verify_store
 
 pytestmark = pytest.mark.integration
@@ -28,10 +27,9 @@ def postgres_url():
 
 def test_postgresql_archive_behaves_like_sqlite(postgres_url, tmp_path):
     recs = real_records()
-    signer = load_or_create_signer(tmp_path)
+    signer = signer_in(tmp_path)
     store = open_store(postgres_url, read_only=False)
     store.register_key(signer, 1)
-    store.load_frontier()
     for k in range(0, len(recs), 5):
         store.append_batch(incoming(recs[k:k + 5], k), {("explanations", 0): k + 5}, signer, 1_700_000_000_000 + k)
     dup = store.append_batch(incoming(recs[:3]), {("explanations", 0): 3}, signer, 1_800_000_000_000)
@@ -40,12 +38,12 @@ def test_postgresql_archive_behaves_like_sqlite(postgres_url, tmp_path):
     with open_store(postgres_url, read_only=True) as ro:
         assert ro.count() == len(recs)
         assert [r.signal_id for r in ro.records()] == [r.signal_id for r in recs]
-        result = verify_store(ro)
+        result = verify_store(ro, signer.public_raw)
         assert result.ok, result.problems
         with pytest.raises(Exception):  # a read-only session cannot write
             ro._exec("DELETE FROM records")
     # the same log in SQLite has the same root: the archive format does not depend on the backend
     build_archive(tmp_path / "a.sqlite", recs, batch=5, data_dir=tmp_path)
     with open_store(tmp_path / "a.sqlite", read_only=True) as lite, open_store(postgres_url, read_only=True) as pg:
-        assert verify_store(lite).root == verify_store(pg).root
+        assert verify_store(lite, signer.public_raw).root == verify_store(pg, signer.public_raw).root
         assert np.array_equal([h.root for h in lite.heads()], [h.root for h in pg.heads()][:3])

@@ -16,8 +16,10 @@ import time
 
 import pytest
 
+from tests.support.insider import Archive
 from tests.support.processes import REPO, spawn, worker_env
 from tests.support.topics import feed_ticks, read_topic, send_raw
+from tickscope.audit.archive_store import open_store
 from tickscope.cli.supervisor import wait_for_log
 from tickscope.transport.broker import stop_process
 
@@ -108,11 +110,28 @@ def test_archiver_survives_a_restart_with_nothing_lost_or_doubled(broker, worker
     assert any(json.loads(r.value)["symbol"] == SYMBOL for r in read_topic(broker, "explanations", timeout_s=5))
     assert "Traceback" not in log.read_text()
 
-    verify = cli(env, "verify")
+    pub = tmp_path / "keys" / "archive-ed25519.pub"
+    verify = cli(env, "verify", "--public-key", str(pub))  # the witness is archive.heads on the broker (default)
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert f"{len(ids)} records" in verify.stdout and "wall clock only" in verify.stdout
+    heads = cli(env, "heads", "export", "--out", str(tmp_path / "witness.jsonl"))
+    assert heads.returncode == 0, heads.stderr
+    with open_store(archive, read_only=True) as store:  # every head was published and acknowledged, byte for byte
+        assert (tmp_path / "witness.jsonl").read_bytes().splitlines() == [h.to_json_bytes() for h in store.heads()]
 
     replay = cli(env, "replay", "--no-progress", "--quiet", "--report", str(tmp_path / "report.html"))
     assert replay.returncode == 0, replay.stdout + replay.stderr[-3000:]
     assert f"{len(ids)}/{len(ids)} reproduced" in replay.stdout
     assert (tmp_path / "report.html").exists()
+
+    # the insider launders a record and waits for a restart: the real archiver refuses, writing nothing
+    insider = Archive(archive, tmp_path, None)
+    insider.edit_body(1, lambda b: b.update(price=b["price"] * 2))
+    insider.rehash_log()
+    insider.sql("DELETE FROM heads")
+    taken = insider.fingerprint()
+    restart = cli(env, "archiver", "--idle-exit", "5")
+    assert restart.returncode == 2 and "refusing to extend it" in restart.stderr, restart.stdout + restart.stderr
+    assert insider.fingerprint() == taken
+    verify = cli(env, "verify", "--public-key", str(pub))
+    assert verify.returncode == 1 and "does not hold the witnessed head" in verify.stdout

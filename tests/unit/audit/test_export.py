@@ -24,3 +24,12 @@ def test_export_csv_and_parquet(env, run):
     assert table.column("score").to_pylist()[0] == real_records()[0].score
 
 
+
+
+def test_csv_cells_a_spreadsheet_would_evaluate_are_made_inert():
+    from tickscope.audit.export import csv_cell
+
+    for text in ("=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"):
+        assert csv_cell(text) == "'" + text
+    assert csv_cell("EURUSD") == "EURUSD" and csv_cell(-0.5) == -0.5 and csv_cell(None) == ""
+    assert csv_cell(["=x"]) == '["=x"]'  # JSON text starts with a bracket

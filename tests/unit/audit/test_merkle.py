@@ -179,3 +179,18 @@ def test_compact_range_copy_is_independent():
     b = a.copy()
     b.append(leaf_hash(b"x"))
     assert a.size == 5 and b.size == 6 and a.root() == root_of([leaf_hash(bytes([i])) for i in range(5)])
+
+
+def test_consistency_proofs_from_the_frontier_equal_the_rfc_ones():
+    from tickscope.audit.merkle import CompactRange, Tree, consistency_proof_after, leaf_hash, verify_consistency
+
+    leaves = [leaf_hash(bytes([i])) for i in range(41)]
+    for n in range(1, 41):
+        tree = Tree(leaves[:n])
+        for m in range(0, n + 1):
+            frontier = CompactRange()
+            for leaf in leaves[:m]:
+                frontier.append(leaf)
+            proof = consistency_proof_after(frontier, leaves[m:n])
+            assert proof == tree.consistency_proof(m, n), (m, n)
+            assert verify_consistency(m, n, tree.root(m), tree.root(n), proof)

@@ -5,18 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 
-from tests.support.archives import build_archive, real_records, real_signals
+import pytest
+
+from tests.support.archives import build_archive, build_legacy_archive, real_records, real_signals, signer_in
 from tickscope.audit.archive_store import Incoming, open_store
-from tickscope.audit.heads import load_or_create_signer
 from tickscope.audit.replay import ModelCache, differing_fields, recreate
+from tickscope.audit.replay_params import MAX_MODEL_ROWS, NotReproducible, explain_config
 from tickscope.contracts.ids import signal_id_for
+from tickscope.explainer.baseline_shapley import ExplainConfig
 from tickscope.marketdata.sources import load_source
 
 N = 6
 
 
 def archive_of(path, values: list[dict]):
-    signer = load_or_create_signer(path.parent)
+    signer = signer_in(path.parent)
     store = open_store(path, read_only=False)
     store.register_key(signer, 1)
     store.append_batch([Incoming(json.dumps(v).encode(), None, f"e/0@{i}") for i, v in enumerate(values)], {},
@@ -33,11 +36,36 @@ def test_recreate_is_bit_exact_on_real_records():
         assert again.to_json() == rec.to_json()
 
 
+def test_the_allowlist_takes_the_workers_parameters_and_refuses_costly_ones():
+    params = ExplainConfig().params("ab" * 32)
+    config, baseline = explain_config(params, 32, 6)
+    assert config == ExplainConfig() and baseline == "ab" * 32
+    for change, why in (({"segments": 40}, "segments=40 is outside"), ({"segments": 22}, "segments=22 is outside"),
+                        ({"cell_permutations": 10**6}, "outside"), ({"threads": 64}, "outside"),
+                        ({"deletion_k": [1] * 50}, "at most 4"), ({"stability_eps": "1"}, "stability_eps"),
+                        ({"extra": 1}, "not on the replay allowlist"), ({"baseline_sha256": None}, "baseline")):
+        with pytest.raises(NotReproducible, match=why):
+            explain_config({**params, **change}, 32, 6)
+    with pytest.raises(NotReproducible, match="window is outside"):
+        explain_config(params, 32, 30)  # 2**30 feature coalitions
+    with pytest.raises(NotReproducible, match=f"more than replay runs \\({MAX_MODEL_ROWS:,}\\)"):
+        explain_config({**params, "segments": 12, "cell_permutations": 16, "stability_perturbations": 8}, 256, 8)
+
+
+def test_replay_over_two_jobs_gives_the_same_outcomes_in_log_order(env, run):
+    build_archive(env / "archive.sqlite", real_records()[:N], data_dir=env)
+    code, out = run("replay", "--no-progress", "--jobs", "2")
+    assert code == 0, out
+    assert f"{N}/{N} reproduced" in out and "2 job(s)" in out
+    seqs = [int(line.split()[2]) for line in out.splitlines() if line.startswith("reproduced ")]
+    assert seqs == list(range(N))
+
+
 def test_replay_reports_every_record_reproduced(env, run):
     path = env / "archive.sqlite"
     build_archive(path, real_records()[:N], data_dir=env)
     before = hashlib.sha256(path.read_bytes()).hexdigest()
-    code, out = run("replay", "--no-progress")
+    code, out = run("replay", "--no-progress", "--jobs", "1")
     assert code == 0, out
     assert f"{N}/{N} reproduced" in out
     assert out.count("reproduced ") >= N
@@ -75,8 +103,8 @@ def test_a_missing_model_version_is_a_clear_error(env, run):
 
 def test_a_newer_schema_record_is_a_clear_error(env, run):
     v = json.loads(real_records()[0].to_json())
-    v["schema_version"] = 2
-    archive_of(env / "archive.sqlite", [v])
+    v["schema_version"] = 2  # an older archiver stored such records verbatim
+    build_legacy_archive(env / "archive.sqlite", [v], signer_in(env))
     code, out = run("replay", "--no-progress")
     assert code == 2
     assert f"record seq 0 (signal {v['signal_id']}): schema_version 2 is newer than this tickscope understands" in out

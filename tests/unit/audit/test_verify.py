@@ -1,4 +1,6 @@
-"""``tickscope verify`` finds every change, deletion, insertion and reordering of the SQLite archive file."""
+"""``tickscope verify`` finds every change, deletion, insertion and reordering of the SQLite archive file, with a
+pinned key; the attacks an insider would carry out (re-keying, cutting the tail, laundering...) are in
+tests/security."""
 
 from __future__ import annotations
 
@@ -8,12 +10,13 @@ import sqlite3
 
 import pytest
 
-from tests.support.archives import build_archive, real_records
+from tests.support.archives import build_archive, public_key_file, real_records, witness_values
 from tickscope.audit.archive_store import open_store
 from tickscope.audit.merkle import CompactRange, leaf_hash
 from tickscope.audit.verify import verify_store
+from tickscope.audit.witness import write_file
 from tickscope.cli import main
-from tickscope.contracts.canonical import canonical_json
+from tickscope.contracts.canonical import canonical_jcs as canonical_json
 
 N = 12  # records, appended 4 per transaction: signed heads at sizes 4, 8 and 12
 
@@ -23,13 +26,19 @@ def archive(tmp_path, monkeypatch):
     monkeypatch.setenv("TICKSCOPE_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("TICKSCOPE_ARCHIVE_URL", raising=False)
     monkeypatch.delenv("TICKSCOPE_ARCHIVE_PATH", raising=False)
+    monkeypatch.delenv("TICKSCOPE_KAFKA_BOOTSTRAP", raising=False)
+    monkeypatch.delenv("TICKSCOPE_ARCHIVE_PUBLIC_KEY", raising=False)
     path = tmp_path / "archive.sqlite"
     build_archive(path, real_records()[:N], batch=4, data_dir=tmp_path)
+    write_file(tmp_path / "witness.jsonl", witness_values(path))
     return path
 
 
-def run_verify(capsys, *args) -> tuple[int, str]:
-    code = main(["verify", *args])
+def run_verify(capsys, *args, pinned: bool = True) -> tuple[int, str]:
+    from tickscope.settings import get_settings
+
+    key = ["--public-key", str(public_key_file(get_settings().data_dir))] if pinned else []
+    code = main(["verify", *key, *args])
     out = capsys.readouterr()
     assert "Traceback" not in out.out + out.err
     return code, out.out + out.err
@@ -40,19 +49,42 @@ def rows(path):
     return con, {r[0]: r for r in con.execute("SELECT seq, signal_id, body, leaf_hash, log_root FROM records")}
 
 
-def first_bad(path):
-    with open_store(path, read_only=True) as store:
-        res = verify_store(store)
-    return res, res.first_bad()
-
-
-def test_an_untouched_archive_verifies(archive, capsys):
+def test_an_untouched_archive_verifies(archive, capsys, tmp_path):
     before = hashlib.sha256(archive.read_bytes()).hexdigest()
-    code, out = run_verify(capsys)
+    code, out = run_verify(capsys, "--witness", str(tmp_path / "witness.jsonl"))
     assert code == 0, out
-    assert f"OK {archive}: {N} records, 3 signed heads" in out
-    assert "independently held key" in out  # the data dir's public key, not the archive's own copy
+    assert f"OK {archive}: {N} records, 3 signed heads, 3 witness heads" in out
+    assert "the pinned key(s)" in out
     assert hashlib.sha256(archive.read_bytes()).hexdigest() == before
+
+
+def test_without_a_pinned_key_verify_refuses(archive, capsys, monkeypatch):
+    code, out = run_verify(capsys, pinned=False)
+    assert code == 2 and "no trusted public key" in out and "never trusted" in out
+    monkeypatch.setenv("TICKSCOPE_ARCHIVE_PUBLIC_KEY", public_key_file(archive.parent).read_text().strip())
+    code, out = run_verify(capsys, pinned=False)
+    assert code == 0 and "OK" in out
+    monkeypatch.setenv("TICKSCOPE_ARCHIVE_PUBLIC_KEY", str(public_key_file(archive.parent)))  # a file works too
+    assert run_verify(capsys, pinned=False)[0] == 0
+
+
+def test_without_a_witness_verify_says_what_it_cannot_see(archive, capsys):
+    code, out = run_verify(capsys)
+    assert code == 0 and "no witness checked" in out
+
+
+def test_trust_on_first_use_says_what_it_trusted_and_pins_it(archive, capsys, tmp_path):
+    cp = tmp_path / "verifier" / "checkpoint.json"
+    cp.parent.mkdir()
+    code, out = run_verify(capsys, "--trust-on-first-use", pinned=False)
+    assert code == 2 and "no trusted public key" in out  # only with a checkpoint to pin it in
+    code, out = run_verify(capsys, "--trust-on-first-use", "--checkpoint", str(cp), pinned=False)
+    signer_key = public_key_file(tmp_path).read_text().strip()
+    assert code == 0 and "TRUST ON FIRST USE" in out and signer_key in out
+    assert json.loads(cp.read_text())["public_key"] == signer_key
+    assert json.loads(cp.read_text())["head"]["tree_size"] == N
+    code, out = run_verify(capsys, "--checkpoint", str(cp), pinned=False)  # the checkpoint now pins the key
+    assert code == 0 and "TRUST ON FIRST USE" not in out
 
 
 def test_a_changed_record_is_named(archive, capsys):
@@ -95,9 +127,6 @@ def test_a_deleted_record_is_named(archive, capsys):
 
 
 def test_deleting_the_last_records_is_caught(archive, capsys, tmp_path):
-    with open_store(archive, read_only=True) as store:
-        latest = store.heads()[-1]
-    (tmp_path / "head.json").write_text(json.dumps(latest.to_json_dict()))
     con, r = rows(archive)
     con.execute("DELETE FROM records WHERE seq >= 10")
     con.commit()
@@ -105,7 +134,7 @@ def test_deleting_the_last_records_is_caught(archive, capsys, tmp_path):
     assert code == 1 and "first bad: record seq 10" in out and "records deleted at the end" in out
     con.execute("DELETE FROM heads WHERE tree_size > 8")  # hide it: only a head held elsewhere can tell
     con.commit()
-    code, out = run_verify(capsys, "--head", str(tmp_path / "head.json"))
+    code, out = run_verify(capsys, "--witness", str(tmp_path / "witness.jsonl"))
     assert code == 1 and "records deleted at the end" in out
 
 
@@ -117,7 +146,7 @@ def test_an_appended_record_is_caught(archive, capsys):
         frontier.append(bytes(r[seq][3]))
     body = canonical_json(json.loads(extra.to_json()))
     frontier.append(leaf_hash(body))
-    con.execute("INSERT INTO records VALUES (?, ?, 'EURUSD', ?, ?, 1, ?, ?, ?, 'forged', 0)",
+    con.execute("INSERT INTO records VALUES (?, ?, 'EURUSD', ?, ?, 1, ?, ?, ?, 'forged', 0, 2)",
                 (N, extra.signal_id, extra.ts, extra.model_version, body, leaf_hash(body), frontier.root()))
     con.commit()
     code, out = run_verify(capsys)
@@ -131,7 +160,7 @@ def test_an_inserted_record_is_caught_where_the_order_breaks(archive, capsys):
     for seq in range(N - 1, 4, -1):
         con.execute("UPDATE records SET seq = ? WHERE seq = ?", (seq + 1, seq))
     body = canonical_json(json.loads(extra.to_json()))
-    con.execute("INSERT INTO records VALUES (5, ?, 'EURUSD', ?, ?, 1, ?, ?, ?, 'forged', 0)",
+    con.execute("INSERT INTO records VALUES (5, ?, 'EURUSD', ?, ?, 1, ?, ?, ?, 'forged', 0, 2)",
                 (extra.signal_id, extra.ts, extra.model_version, body, leaf_hash(body), b"\0" * 32))
     con.commit()
     code, out = run_verify(capsys)
@@ -162,9 +191,9 @@ def test_a_corrupt_or_missing_archive_is_a_clear_error(tmp_path, capsys, monkeyp
     monkeypatch.setenv("TICKSCOPE_DATA_DIR", str(tmp_path))
     bad = tmp_path / "bad.sqlite"
     bad.write_bytes(b"\x00garbage" * 1000)
-    code, out = run_verify(capsys, "--archive", str(bad))
+    code, out = run_verify(capsys, "--archive", str(bad), pinned=False)
     assert code == 2 and f"{bad}" in out and "not a readable" in out
-    code, out = run_verify(capsys, "--archive", str(tmp_path / "missing.sqlite"))
+    code, out = run_verify(capsys, "--archive", str(tmp_path / "missing.sqlite"), pinned=False)
     assert code == 2 and "no archive at" in out
     assert not (tmp_path / "missing.sqlite").exists()
 
@@ -180,3 +209,14 @@ def test_verify_json_output(archive, capsys):
     code, out = run_verify(capsys, "--json")
     d = json.loads(out)
     assert code == 0 and d["ok"] and d["records"] == N and d["heads"] == 3 and d["first_bad"] is None
+    assert d["latest_head"]["tree_size"] == N
+
+
+def test_verify_store_names_a_deleted_head_by_the_broken_chain(archive):
+    con, _ = rows(archive)
+    con.execute("DELETE FROM heads WHERE tree_size = 4")
+    con.commit()
+    with open_store(archive, read_only=True) as store:
+        res = verify_store(store, bytes.fromhex(public_key_file(archive.parent).read_text()))
+    assert not res.ok
+    assert any("signed after a head at size 4, which the archive does not hold" in p.message for p in res.problems)
