@@ -137,8 +137,9 @@ def parse_record(value: bytes | None, key: bytes | None) -> tuple[dict, bytes] |
                       ("schema_version", int)):
         if not isinstance(obj.get(name), typ) or isinstance(obj.get(name), bool):
             return "bad_field", f"field {name!r} missing or not {typ.__name__}"
-    if key is not None and key != obj["signal_id"].encode():
-        return "key_mismatch", f"key {key[:64]!r} is not the signal_id {obj['signal_id']}"
+    if key is not None and key not in (obj["symbol"].encode("utf-8", "surrogatepass"),
+                                       obj["signal_id"].encode("utf-8", "surrogatepass")):
+        return "key_mismatch", f"key {key[:64]!r} is neither the symbol nor the signal_id {obj['signal_id']}"
     if obj["schema_version"] <= ARCHIVE_SCHEMA_VERSION:
         from pydantic import ValidationError
 

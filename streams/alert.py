@@ -252,8 +252,9 @@ class AlertEngine:
                 for detector in self.states[key].detectors for name, value in detector.gauges().items()}
 
 
-def alerts_over(records: list[ArchiveRecord], reference: dict, params: AlertParams | None = None) -> list:
+def alerts_over(records: list[ArchiveRecord], reference: dict, params: AlertParams | None = None,
+                model_version: str | None = None) -> list:
     """(index of the record that raised it, Alert) for every alert of a fresh engine over ``records``, in order,
     stamped with each record's ts as its clock: the offline run of this stage (calibration, benchmarks, tests)."""
-    engine = AlertEngine(reference, params)
+    engine = AlertEngine(reference, params, model_version)
     return [(i, a) for i, rec in enumerate(records) for a in engine.observe(rec, rec.ts)]

@@ -36,7 +36,7 @@ from tickscope.detectors.reference import reference_for
 from tickscope.settings import Settings
 from tickscope.streams.agents.alert_gauges import GaugeExport
 from tickscope.streams.agents.gaps import GapWatch, group_offsets
-from tickscope.streams.agents.runtime import FaustProducer, batch_checkpoint, raw_topic
+from tickscope.streams.agents.runtime import FaustProducer, batch_checkpoint, each_batch_or_crash, raw_topic
 from tickscope.streams.alert import STAGE_ID, AlertEngine, Outcome
 from tickscope.streams.checkpoint import Outgoing
 from tickscope.streams.state import decode_state, encode_state, latest_states
@@ -148,11 +148,5 @@ def wire(app: faust.App, settings: Settings, model) -> None:
 
     @app.agent(source, name="alert")
     async def alert(stream):
-        try:
-            async for events in stream.noack_take(settings.explain_batch_size,
-                                                  within=settings.explain_batch_within_s):
-                await worker.handle(stream, events)
-        except Exception as exc:
-            log.exception("tickscope alerts: batch failed; stopping the worker so it restarts from its last commit")
-            await app.crash(exc)
-            raise
+        batches = stream.noack_take(settings.explain_batch_size, within=settings.explain_batch_within_s)
+        await each_batch_or_crash(app, batches, lambda events: worker.handle(stream, events), log)

@@ -50,6 +50,7 @@ class GapWatch:
 
     def __init__(self, stage: str, topic: str, offsets: Offsets):
         self.stage, self.topic, self.offsets = stage, topic, offsets
+        metrics.INPUT_GAP.labels(stage, topic)  # exported at 0 from the start, so the alert rule sees the increase
         self.owned: set[int] = set()
         self.pending: set[int] = set()
 

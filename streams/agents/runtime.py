@@ -97,6 +97,22 @@ class FaustProducer:
         return await self.app.producer.send(record.topic, record.key, record.value, record.partition, None, None)
 
 
+async def each_batch_or_crash(app: faust.App, batches, handle, log) -> None:
+    """``await handle(batch)`` for each micro-batch; anything raised stops the whole worker.
+
+    Faust restarts a crashed agent in place, and that agent would carry state that may include outputs never
+    acknowledged, behind offsets that can no longer be committed (the failed batch is never acked). Stopping the
+    worker instead makes its supervisor (compose, Kubernetes, ``tickscope up``) restart it from the last commit.
+    """
+    try:
+        async for batch in batches:
+            await handle(batch)
+    except Exception as exc:
+        log.exception("tickscope worker: a batch failed; stopping the worker so it restarts from its last commit")
+        await app.crash(exc)
+        raise
+
+
 def batch_checkpoint(producer: FaustProducer, stream, events) -> Checkpoint:
     """The Checkpoint of one micro-batch: step 3 acknowledges its events, so Faust may commit their offsets."""
 

@@ -66,8 +66,8 @@ def test_the_property_catches_a_raise_a_state_change_and_a_letter_without_its_by
     changing = HARNESSES["alert"]()
 
     def changes_state_then_rejects(v, k):
-        changing.run(v, k)  # applied for real...
-        return Ran([dead_letter("alert", v, k, Rejected("bad", "x"), Source("explanations", 0, 0))])  # ...yet "rejected"
+        changing.run(v, k)  # applied for real, yet reported as rejected
+        return Ran([dead_letter("alert", v, k, Rejected("bad", "x"), Source("explanations", 0, 0))])
 
     assert verdict(_broken(changing, changes_state_then_rejects), value, key) == \
         "a message that was not applied changed the state"
