@@ -15,9 +15,9 @@ check (``gaps.GapWatch``). It is loaded again whenever the next offset seen
 on the partition is not the one expected (a rewind after a crash or a
 re-delivery, or a jump after another worker owned it). Messages at or below
 a key's ``applied`` offset are skipped by the engine. A failure in a batch
-(broker unreachable, a bug) crashes the whole worker so that it restarts from
-its last commit: an agent restarted in place would carry state that includes
-unacknowledged alerts.
+(broker unreachable, a bug) ends the worker process so that it restarts from
+its last commit (``runtime.each_batch_or_exit``): an agent restarted in place
+would carry state that includes unacknowledged alerts.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from tickscope.detectors.reference import reference_for
 from tickscope.settings import Settings
 from tickscope.streams.agents.alert_gauges import GaugeExport
 from tickscope.streams.agents.gaps import GapWatch, group_offsets
-from tickscope.streams.agents.runtime import FaustProducer, batch_checkpoint, each_batch_or_crash, raw_topic
+from tickscope.streams.agents.runtime import FaustProducer, batch_checkpoint, each_batch_or_exit, raw_topic
 from tickscope.streams.alert import STAGE_ID, AlertEngine, Outcome
 from tickscope.streams.checkpoint import Outgoing
 from tickscope.streams.state import decode_state, encode_state, latest_states
@@ -149,4 +149,4 @@ def wire(app: faust.App, settings: Settings, model) -> None:
     @app.agent(source, name="alert")
     async def alert(stream):
         batches = stream.noack_take(settings.explain_batch_size, within=settings.explain_batch_within_s)
-        await each_batch_or_crash(app, batches, lambda events: worker.handle(stream, events), log)
+        await each_batch_or_exit(batches, lambda events: worker.handle(stream, events), log)

@@ -11,7 +11,7 @@ by symbol too, so one symbol's explanations land in one partition of
 the alert detectors deterministic. Before the first message of a newly
 assigned partition, a gap (committed offset below the log start) is counted
 and logged (``gaps.GapWatch``). A batch that fails (the broker unreachable, a bug) stops the whole worker
-(``runtime.each_batch_or_crash``).
+(``runtime.each_batch_or_exit``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from tickscope.contracts.records import DeadLetter
 from tickscope.explainer.baseline_shapley import ExplainConfig
 from tickscope.settings import Settings
 from tickscope.streams.agents.gaps import GapWatch, group_offsets, watch_assignments
-from tickscope.streams.agents.runtime import FaustProducer, batch_checkpoint, each_batch_or_crash, raw_topic
+from tickscope.streams.agents.runtime import FaustProducer, batch_checkpoint, each_batch_or_exit, raw_topic
 from tickscope.streams.checkpoint import Outgoing
 from tickscope.streams.explain import STAGE_ID, Explaining, explain_message
 
@@ -66,7 +66,7 @@ def wire(app: faust.App, settings: Settings, model, arrivals: OrderedDict) -> No
 
         # noack_take: never ack a batch cancelled half-way
         batches = stream.noack_take(settings.explain_batch_size, within=settings.explain_batch_within_s)
-        await each_batch_or_crash(app, batches, batch, log)
+        await each_batch_or_exit(batches, batch, log)
 
 
 def _observed(results: list, arrivals: OrderedDict) -> None:

@@ -245,7 +245,7 @@ def campaign(stage: str, minutes: float, cases_dir: Path = CASES_DIR, first_seed
     make = HARNESSES[stage]
     deadline = time.monotonic() + 60.0 * minutes
     saved: list[Path] = []
-    round_seed = first_seed
+    round_seed, ran = first_seed, [0]
     while time.monotonic() < deadline:
         failing: list[tuple[bytes, bytes | None, str]] = []
         strategy = messages(make())
@@ -257,6 +257,7 @@ def campaign(stage: str, minutes: float, cases_dir: Path = CASES_DIR, first_seed
         def one(message):
             if time.monotonic() > deadline and not failing:
                 return
+            ran[0] += 1
             problem = verdict(make(), *message)
             if problem:
                 failing.append((*message, problem))
@@ -269,4 +270,5 @@ def campaign(stage: str, minutes: float, cases_dir: Path = CASES_DIR, first_seed
             saved.append(save_case(stage, value, key, cases_dir))
             log(f"tickscope fuzz {stage}: seed {round_seed}: {problem}\n  saved {saved[-1]}")
         round_seed += 1
+    log(f"tickscope fuzz {stage}: {ran[0]} messages in {round_seed - first_seed} rounds")
     return saved
