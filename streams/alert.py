@@ -220,10 +220,15 @@ class AlertEngine:
         return state.partition, state.applied, state.state()
 
     def load(self, key: str, partition: int, applied: int, saved: dict) -> None:
-        """Put a key's saved state in memory (a load beyond ``max_symbols`` evicts the least recently seen)."""
+        """Put a key's saved state in memory (a load beyond ``max_symbols`` evicts the least recently seen).
+        A state that does not restore raises, and the key is left absent (it starts afresh)."""
         self._drop(key)
         state = self._state(key, partition)
-        state.restore(saved)
+        try:
+            state.restore(saved)
+        except Exception:
+            self._drop(key)
+            raise
         state.applied = applied
         self._evict_beyond_capacity()
 

@@ -106,7 +106,11 @@ class AlertWorker:
                                          partition)
         states = latest_states(_readable(values, partition))
         for key, (applied, state) in sorted(states.items(), key=lambda kv: kv[1][0]):  # oldest first: LRU order
-            self.engine.load(key, partition, applied, state)
+            try:
+                self.engine.load(key, partition, applied, state)
+            except Exception as exc:  # noqa: BLE001 - a corrupt state must not stop the stage: that key starts afresh
+                log.error("tickscope alerts: state of %r in partition %d does not restore (%s); it starts afresh",
+                          key[:40], partition, f"{type(exc).__name__}: {exc}"[:200])
         log.info("tickscope alerts: state of explanations[%d] loaded: %d keys, continuing at offset %d",
                  partition, len(states), offset)
 

@@ -139,3 +139,12 @@ def test_a_detector_that_raises_anyway_puts_the_keys_back_and_dead_letters_the_r
     assert engine.take_changes() == [] and eurusd[5].signal_id not in engine.seen
     assert _feed(engine, eurusd[6:8], first_offset=6) == []
     assert engine.states["EURUSD"].applied == 7
+
+
+def test_a_state_that_does_not_restore_leaves_its_key_absent(model, reference, eurusd):
+    engine = AlertEngine(reference, model_version=model.version)
+    with pytest.raises(KeyError):
+        engine.load("EURUSD", 0, 7, {"evidence": []})
+    assert "EURUSD" not in engine.states and engine.symbols == 0
+    _feed(engine, eurusd[:2])
+    assert engine.states["EURUSD"].applied == 1
