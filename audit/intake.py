@@ -15,7 +15,9 @@ field the schema lacks, its arrays have the shapes the schema describes
 (``window`` and ``attributions`` [T][F], ``attention`` [T], ...), its
 ``signal_id`` is sha256(symbol|ts|model_version), its ``model_version`` is a
 sha256 in hex, its symbol is one ingest accepts (the whole string), and the
-message key (when present) is its ``signal_id``.
+message key (when present) is its symbol (the explain stage keys ``explanations``
+by symbol, docs/contracts.md) or, for records published before that, its
+``signal_id``.
 
 The accepted body is the record's RFC 8785 bytes (hash form 2), so the leaf hash
 does not depend on how the producer happened to format its JSON.
@@ -70,8 +72,8 @@ def check_message(raw: bytes | None, key: bytes | None) -> Accepted:
         raise Rejected("too_large", f"{len(raw)} bytes, limit {MAX_RECORD_BYTES}")
     obj = decode_json(raw)
     check_record(obj)
-    if key is not None and key != obj["signal_id"].encode("utf-8"):
-        raise Rejected("key_mismatch", f"key {key[:64]!r} is not the signal_id {obj['signal_id']}")
+    if key is not None and key not in (obj["symbol"].encode("utf-8"), obj["signal_id"].encode("utf-8")):
+        raise Rejected("key_mismatch", f"key {key[:64]!r} is neither the symbol nor the signal_id {obj['signal_id']}")
     try:
         body = canonical_jcs(obj)
     except ValueError as exc:  # the checks above should have refused it already

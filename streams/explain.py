@@ -28,8 +28,11 @@ from tickscope.explainer.baseline_shapley import (
     baseline_sha256,
     explain,
 )
+from tickscope.features.window import WINDOW_T
+from tickscope.streams.ingest import SYMBOL_RE
 
 STAGE_ID = "explain"
+MAX_INPUT_ABS = 1e6  # features are volatility-scaled (|x| of a few units): beyond this a window is not market data
 
 
 @dataclass(frozen=True)
@@ -101,24 +104,40 @@ def first_non_finite(value, path: str = "record") -> tuple[str, float] | None:
     return None
 
 
+def check_signal(signal: Signal, feature_names: list[str]) -> None:
+    """Rejected unless the signal is what the model scores and what the archive can hold: a symbol of the
+    ``ticks`` charset, the model's [T][F] window with its feature names, every number finite (JSON has no NaN)."""
+    if not SYMBOL_RE.fullmatch(signal.symbol):
+        raise Rejected("bad_symbol", f"symbol must match {SYMBOL_RE.pattern}, got {signal.symbol[:40]!r}")
+    if signal.feature_names != feature_names or len(signal.window) != WINDOW_T \
+            or any(len(row) != len(feature_names) for row in signal.window):
+        raise Rejected("bad_window", f"window must be [{WINDOW_T}][{len(feature_names)}] over the model's features")
+    window = np.asarray(signal.window, dtype=np.float64)
+    if not (np.isfinite(window).all() and (np.abs(window) <= MAX_INPUT_ABS).all()):
+        raise Rejected("not_finite", f"window values must be finite and within {MAX_INPUT_ABS:g}")
+    if not all(np.isfinite(v) for v in (signal.price, signal.score, signal.threshold)):
+        raise Rejected("not_finite", "price, score and threshold must be finite")
+
+
 def explain_message(raw: bytes | None, key: bytes | None, source: Source,
                     explaining: Explaining) -> ArchiveRecord | DeadLetter:
     """One message of ``signals`` -> its archive record, or a dead letter naming why it cannot be explained.
 
-    ``produced_at`` is stamped when the explanation is finished (wall clock, epoch ms UTC). A record holding a
-    NaN or an infinity (a window the model cannot score sensibly) is dead-lettered as ``non_finite``: it could
-    not be written as JSON, nor hashed into the archive.
+    ``produced_at`` is stamped when the explanation is finished (wall clock, epoch ms UTC). A signal that is not
+    what the model scores is refused first (``check_signal``); a record that still holds a NaN or an infinity is
+    dead-lettered as ``not_finite`` too: it could not be written as JSON, nor hashed into the archive.
     """
     def explained(value: bytes | None, _key: bytes | None) -> ArchiveRecord:
         signal = Signal.from_json(value)
         if signal.model_version != explaining.model.version:
             raise Rejected("model_version_mismatch", f"signal from model {signal.model_version[:12]}, "
                                                      f"this worker serves {explaining.model.version[:12]}")
+        check_signal(signal, list(explaining.model.feature_names))
         record = explain_signal(signal, explaining.model.net, explaining.baseline, explaining.baseline_hash,
                                 explaining.config, produced_at=0)
         bad = first_non_finite(record.model_dump())
         if bad is not None:
-            raise Rejected("non_finite", f"{bad[0]} is {bad[1]!r}: JSON has no NaN or infinity, and the archive "
+            raise Rejected("not_finite", f"{bad[0]} is {bad[1]!r}: JSON has no NaN or infinity, and the archive "
                                          "hashes RFC 8785 bytes, which cannot hold one")
         return record.model_copy(update={"produced_at": now_ms()})
 

@@ -86,7 +86,7 @@ class BatchDecoder:
             return False
         try:
             ticks = _decode_tick(raw)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):  # deep nesting, even in a field it skips, raises the latter
             return False
         if type(ticks) is not list:
             return self._known(ticks.symbol, key) and not fast.append(

@@ -4,7 +4,7 @@ Agents (one module each in ``tickscope.streams.agents``):
 - ``detect`` on ``ticks`` (raw bytes): ingest -> features -> score -> gate in
   micro-batches; rejected input -> ``ticks.dlq``; significant decisions ->
   ``signals`` (key = symbol).
-- ``explain`` on ``signals``: SHAP + attention -> ``explanations`` (key = signal_id).
+- ``explain`` on ``signals``: SHAP + attention -> ``explanations`` (key = symbol).
 - ``alert`` on ``explanations``: drift and stability detectors -> ``alerts``.
 
 Values are read as raw bytes so that decoding happens in the stages: an

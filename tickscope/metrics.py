@@ -37,6 +37,10 @@ UP = Gauge("tickscope_worker_up", "1 while the worker runs")
 ALERTS = Counter("tickscope_alerts_total", "Alerts published to the alerts topic", ["kind", "severity"])
 ALERT_DUPLICATES = Counter("tickscope_alert_duplicate_explanations_total",
                            "Re-delivered explanations skipped by signal_id")
+ALERT_SKIPPED = Counter("tickscope_alert_skipped_explanations_total",
+                        "Valid explanations the alert stage did not observe (model_version: another model version; "
+                        "legacy_key: keyed by signal_id; replayed: already in the saved state; out_of_order: older "
+                        "than the symbol's last)", ["reason"])
 DRIFT_JS = Gauge("tickscope_drift_jensen_shannon",
                  "Jensen-Shannon divergence (bits) of recent attribution shares vs reference", ["symbol", "level"])
 FAITHFULNESS_CUSUM = Gauge("tickscope_faithfulness_cusum", "Lower CUSUM statistic (sigmas) of a faithfulness sequence",

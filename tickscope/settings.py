@@ -109,6 +109,11 @@ class Settings(BaseSettings):
                                           description="alert when neighbour Lipschitz ratio > factor x reference max")
     alert_lipschitz_history: int = Field(64, ge=1, description="recent signals per symbol searched for near neighbours")
     alert_dedup_capacity: int = Field(100_000, ge=1, description="signal_ids remembered for de-duplication")
+    alert_max_symbols: int = Field(2_000, ge=1, le=1_000_000,
+                                   description="symbols whose detectors an alert process keeps; the least recently "
+                                               "seen beyond it are evicted (their changelog state tombstoned)")
+    alert_gauge_symbols: int = Field(50, ge=0, description="symbols exported with a symbol label on the drift "
+                                                           "gauges (first come, until evicted), besides '*'")
 
     def archive_key_path(self) -> Path:
         """The signing key's file: the configured one, else ``$DATA_DIR/keys/archive-ed25519.pem``."""
@@ -144,6 +149,11 @@ class Settings(BaseSettings):
     def state_changelog_topic(self) -> str:
         """Window-state changelog (key = symbol, partition = the ticks partition)."""
         return f"{self.app_id}-windows-changelog"
+
+    @property
+    def alerts_changelog_topic(self) -> str:
+        """Alert-detector state changelog (key = symbol or '*#<partition>', partition = the explanations one)."""
+        return f"{self.app_id}-alerts-changelog"
 
     @property
     def bootstrap_list(self) -> list[str]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import ssl
+import sys
 
 import faust
 import mode
@@ -11,6 +14,8 @@ from tickscope.settings import Settings
 from tickscope.streams.checkpoint import Checkpoint, Outgoing
 
 PRODUCER_BATCH_BYTES = 256 * 1024  # Faust's 16 KiB default made a checkpoint of ~1,000 state records slow
+EXIT_BATCH_FAILED = 70  # EX_SOFTWARE: a batch failed and the worker must restart from its last commit
+_exit = os._exit  # a name the unit test can replace
 
 
 def broker_credentials(settings: Settings):
@@ -97,6 +102,27 @@ class FaustProducer:
 
     async def send(self, record: Outgoing):
         return await self.app.producer.send(record.topic, record.key, record.value, record.partition, None, None)
+
+
+async def each_batch_or_exit(batches, handle, log) -> None:
+    """``await handle(batch)`` for each micro-batch; anything raised ends the process at once (status 70).
+
+    Faust restarts a crashed agent in place, and that agent would carry state that may include outputs never
+    acknowledged, behind offsets that can no longer be committed (the failed batch is never acked): the stage
+    would look alive while its group's offsets never move again. Faust's own crash path (``app.crash``) did not
+    end the process either: the restarted agent's supervisor never finished stopping. So the process exits at
+    once, as a ``kill -9`` would, which the delivery order (``tickscope.streams.checkpoint``) is built to
+    survive: its supervisor (compose, Kubernetes, ``tickscope up``) restarts it from the last commit.
+    """
+    try:
+        async for batch in batches:
+            await handle(batch)
+    except Exception:
+        log.critical("tickscope worker: a batch failed; exiting (status %d) so that the worker restarts from its "
+                     "last commit", EXIT_BATCH_FAILED, exc_info=True)
+        logging.shutdown()
+        sys.stdout.flush()
+        _exit(EXIT_BATCH_FAILED)
 
 
 def batch_checkpoint(producer: FaustProducer, stream, events) -> Checkpoint:

@@ -81,7 +81,7 @@ def signal_ids_when_quiet(bootstrap: str, quiet_s: float = 12.0, timeout_s: floa
                 consumer.seek_to_beginning(*tps)
                 assigned = True
             for batch in consumer.poll(timeout_ms=500).values():
-                ids.extend(r.key.decode() for r in batch)
+                ids.extend(json.loads(r.value)["signal_id"] for r in batch)  # the key is the symbol
                 last_new = time.monotonic()
     finally:
         consumer.close()

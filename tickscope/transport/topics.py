@@ -9,16 +9,19 @@ from tickscope.settings import Settings
 
 def topic_names(settings: Settings) -> list[str]:
     return [settings.topic_ticks, settings.topic_dlq, settings.topic_signals,
-            settings.topic_explanations, settings.topic_alerts, settings.state_changelog_topic]
+            settings.topic_explanations, settings.topic_alerts, settings.state_changelog_topic,
+            settings.alerts_changelog_topic]
 
 
 def topic_configs(settings: Settings, name: str) -> dict:
-    """The window-state changelog only needs each symbol's latest value: compact it."""
-    return {"cleanup.policy": "compact"} if name == settings.state_changelog_topic else {}
+    """A state changelog only needs each key's latest value: compact it."""
+    changelogs = (settings.state_changelog_topic, settings.alerts_changelog_topic)
+    return {"cleanup.policy": "compact"} if name in changelogs else {}
 
 
 def ensure_topics(settings: Settings, wait_s: float = 60.0) -> None:
-    """Create missing topics (key = symbol or signal_id); retry while the broker starts."""
+    """Create missing topics; retry while the broker starts. A new topic gets the partition count of ``ticks``
+    (or TICKSCOPE_TOPIC_PARTITIONS), a changelog that of the input topic it mirrors."""
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
     from kafka.errors import KafkaError, TopicAlreadyExistsError
@@ -34,9 +37,11 @@ def ensure_topics(settings: Settings, wait_s: float = 60.0) -> None:
             time.sleep(0.5)
     try:
         existing = set(admin.list_topics())
-        partitions = _partition_count(admin, settings.topic_ticks) if settings.topic_ticks in existing else None
-        partitions = partitions or settings.topic_partitions  # the changelog must mirror the ticks partitions
-        missing = [NewTopic(t, partitions, 1, topic_configs=topic_configs(settings, t))
+        mirrors = _mirrored(settings)
+        counts = {source: _partition_count(admin, source) if source in existing else None
+                  for source in {settings.topic_ticks, *mirrors.values()}}
+        default = counts[settings.topic_ticks] or settings.topic_partitions
+        missing = [NewTopic(t, counts.get(mirrors.get(t)) or default, 1, topic_configs=topic_configs(settings, t))
                    for t in topic_names(settings) if t not in existing]
         if missing:
             try:
@@ -45,6 +50,12 @@ def ensure_topics(settings: Settings, wait_s: float = 60.0) -> None:
                 pass  # another process created them first
     finally:
         admin.close()
+
+
+def _mirrored(settings: Settings) -> dict[str, str]:
+    """changelog -> the input topic whose partitions it must mirror (state of input partition p is in its p)."""
+    return {settings.state_changelog_topic: settings.topic_ticks,
+            settings.alerts_changelog_topic: settings.topic_explanations}
 
 
 def _partition_count(admin, topic: str) -> int | None:

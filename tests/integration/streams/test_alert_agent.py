@@ -111,8 +111,8 @@ def test_no_alert_on_a_stationary_stretch_then_one_soon_after_a_regime_change(ow
     assert tripped is not None, "the first alert was tripped by a signal from before the change"
     delay = sum(1 for _, v in drifted if v["ts"] <= tripped["ts"])
     assert delay <= MAX_DELAY_SIGNALS, f"the first alert came {delay} drifted signals after the change"
-    # explanations are keyed by signal_id, so they reach the detectors across partitions in no fixed order:
-    # which drift detector crosses first can vary from run to run, but it must be a drift detector
+    # which detector crosses first is pinned offline (tests/unit/streams/test_alert.py) and the worker's alerts
+    # equal the offline stage's (test_alert_determinism.py); here: a drift detector, after the change
     for _, a in alerts:
         assert a["kind"] in DRIFT_KINDS and a["symbol"] in ("EURUSD", "*")
         assert a["started_at"] >= rows[CUT - 400].ts and a["value"] > a["threshold"]

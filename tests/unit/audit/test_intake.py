@@ -63,7 +63,8 @@ def mutated_records(draw) -> bytes:
 messages = st.one_of(st.binary(max_size=4096), mutated_records(),
                      st.integers(1, 200_000).map(lambda n: b"[" * n),
                      json_values.map(lambda v: json.dumps(v, allow_nan=True).encode("utf-8", "surrogatepass")))
-keys = st.one_of(st.none(), st.binary(max_size=40), st.just(good_value()["signal_id"].encode()))
+keys = st.one_of(st.none(), st.binary(max_size=40), st.just(good_value()["signal_id"].encode()),
+                 st.just(good_value()["symbol"].encode()))
 
 
 @FUZZ
@@ -97,6 +98,16 @@ def test_the_hostile_records_of_the_review_are_rejected_with_reasons():
         out = intake(raw, None, SRC)
         assert isinstance(out, DeadLetter) and out.reason == reason, (raw[:60], out)
     assert isinstance(intake(real_records()[0].to_json(), None, SRC), Accepted)
+
+
+def test_the_key_is_the_symbol_or_for_older_records_the_signal_id():
+    v = good_value()
+    raw = json.dumps(v).encode()
+    assert isinstance(intake(raw, v["symbol"].encode(), SRC), Accepted)
+    assert isinstance(intake(raw, v["signal_id"].encode(), SRC), Accepted)
+    for other in (b"GOOG", v["symbol"].encode() + b" ", v["signal_id"][:-1].encode()):
+        out = intake(raw, other, SRC)
+        assert isinstance(out, DeadLetter) and out.reason == "key_mismatch", other
 
 
 @pytest.fixture(scope="module")

@@ -75,6 +75,7 @@ def test_alerts_cover_the_failure_modes():
     assert any("histogram_quantile(0.99" in e for e in by_metric["tickscope_explain_seconds_bucket"])
     assert "up" in by_metric and any("absent(" in e for e in by_metric["tickscope_worker_up"])
     assert any("time()" in e for e in by_metric["tickscope_worker_last_progress_timestamp_seconds"])
+    assert any("increase(" in e for e in by_metric["tickscope_input_gap_messages_total"])
 
 
 # ----------------------------------------------------------------- Grafana

@@ -63,6 +63,10 @@ def test_stationary_real_series_stay_silent(model, reference, eurusd):
     assert run_engine(explain_stream(model, load_source("sp500"), "SP500"), reference) == []
     boot = stationary_bootstrap(eurusd, 3000, 8.0, seed=0)
     assert run_engine(boot, reference) == []  # 3,000 resampled real explanations: no false alarm
+    engine = AlertEngine(reference)
+    for rec in boot:
+        engine.observe(rec, rec.ts)
+    assert not engine.counts and len(engine.seen) == 3000  # every one observed: none skipped as not new
 
 
 def test_duplicates_are_skipped_and_alert_ids_are_deterministic(reference, eurusd):

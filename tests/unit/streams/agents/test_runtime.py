@@ -24,3 +24,31 @@ def test_sasl_settings_reach_both_kafka_clients(monkeypatch):
 
 def test_plaintext_has_no_credentials():
     assert broker_credentials(Settings()) is None
+
+
+def test_a_failed_batch_ends_the_process_and_good_batches_do_not(monkeypatch, caplog):
+    import asyncio
+    import logging
+
+    from tickscope.streams.agents import runtime
+
+    exits, handled = [], []
+    monkeypatch.setattr(runtime, "_exit", exits.append)
+
+    async def batches(n_good: int, fail: bool):
+        for i in range(n_good):
+            yield [i]
+        if fail:
+            yield ["bad"]
+
+    async def handle(batch):
+        if batch == ["bad"]:
+            raise ConnectionError("broker unreachable at step 2")
+        handled.append(batch)
+
+    log = logging.getLogger("tickscope.test")
+    asyncio.run(runtime.each_batch_or_exit(batches(3, False), handle, log))
+    assert exits == [] and handled == [[0], [1], [2]]
+    with caplog.at_level(logging.CRITICAL, logger="tickscope.test"):
+        asyncio.run(runtime.each_batch_or_exit(batches(1, True), handle, log))
+    assert exits == [runtime.EXIT_BATCH_FAILED] and "a batch failed" in caplog.text
