@@ -243,9 +243,9 @@ class Store(StoreQueries):
             self.counters["alerts"] += 1
             return True
 
-    def count(self, name: str) -> None:
+    def count(self, name: str, n: int = 1) -> None:
         with self._lock:
-            self.counters[name] += 1
+            self.counters[name] += n
 
     def set_status(self, state: str, detail: str = "", partitions: int | None = None) -> None:
         with self._lock:

@@ -12,6 +12,12 @@ decode): a hostile message is counted and passed, never retried. The position
 moves past each message as it is handled, so even a failure outside the decode
 cannot pin the reader to one offset. After each batch the store notifies its
 subscribers (the pages being pushed to): one consumer feeds every browser.
+
+A gap is never silent: when the first message a partition delivers is beyond
+the position the reader expected (retention deleted messages while the reader
+was behind or disconnected, and the client reset to the log start), the missed
+offsets are counted in ``tickscope_input_gap_messages_total{stage="dashboard"}``
+(alert ``TickscopeInputGap``), in the status counters, and logged at ERROR.
 """
 
 from __future__ import annotations
@@ -131,11 +137,26 @@ class KafkaFeed(threading.Thread):
             batches = consumer.poll(timeout_ms=self.poll_ms, max_records=5000)
             for tp, msgs in batches.items():
                 kind = self._kind(tp.topic)
+                if msgs:
+                    self._check_continuity(tp, msgs[0].offset)
                 for m in msgs:
                     self._apply(kind, m, Source(tp.topic, tp.partition, m.offset))
                     self._positions[tp] = m.offset + 1
             if batches:
                 self.store.notify()
+
+    def _check_continuity(self, tp, first_offset: int) -> None:
+        """Count and log the offsets skipped when a partition resumes beyond the expected position."""
+        from tickscope import metrics
+
+        expected = self._positions.get(tp)
+        if expected is None or first_offset <= expected:
+            return
+        missed = first_offset - expected
+        metrics.INPUT_GAP.labels("dashboard", tp.topic).inc(missed)
+        self.store.count("input_gap_messages", missed)
+        log.error("dashboard feed: %s/%d resumed at offset %d, expected %d: %d message(s) deleted by retention "
+                  "before they were read", tp.topic, tp.partition, first_offset, expected, missed)
 
     def _kind(self, topic: str) -> str:
         if topic == self.topic_ticks:

@@ -39,6 +39,10 @@ HARNESSES: dict[str, Callable[[], Harness]] = {
     "detect": fuzz_harnesses.detect,
     "explain": fuzz_harnesses.explain,
     "alert": fuzz_harnesses.alert,
+    "archiver": fuzz_harnesses.archiver,
+    "dashboard-ticks": fuzz_harnesses.dashboard_ticks,
+    "dashboard-explanations": fuzz_harnesses.dashboard_explanations,
+    "dashboard-alerts": fuzz_harnesses.dashboard_alerts,
 }
 CASES_DIR = Path(__file__).resolve().parents[1] / "fuzz_cases"
 REASON_RE = re.compile(r"[a-z][a-z0-9_]*")

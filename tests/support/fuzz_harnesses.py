@@ -45,6 +45,7 @@ class Harness:
     seeds: list[tuple[bytes, bytes | None]]  # valid (value, key) messages of this consumer's input topic
     max_bytes: int  # the largest message worth generating for this input (its size limit)
     bug_reasons: frozenset[str] = frozenset()  # dead-letter reasons that mean the consumer's own checks missed
+    resources: tuple = ()  # what must live as long as the harness (a temporary archive directory)
 
 
 @functools.lru_cache(maxsize=1)
@@ -182,3 +183,109 @@ def alert() -> Harness:
         return states, list(engine.seen.items()), sorted(engine.changed), list(engine.evicted)
 
     return Harness("alert", run, snapshot, seeds, max_bytes=1 << 20, bug_reasons=frozenset({"alert_error"}))
+
+
+# ---- archiver ---------------------------------------------------------------------------------------------------
+WARM_ARCHIVED = 10  # real EURUSD records already in the archive a fuzzed message meets
+
+
+def archiver() -> Harness:
+    """``Store.append_batch`` (intake inside isolate, then the log) on a fresh SQLite archive holding real records;
+    state = the log: its size, its last signed head and every record's leaf hash."""
+    import tempfile
+    from pathlib import Path
+
+    from tests.support.archives import signer_in
+    from tickscope.audit.archive_store import Incoming, open_store
+    from tickscope.audit.intake import intake
+
+    records = _eurusd_records()
+    folder = tempfile.TemporaryDirectory(prefix="tickscope-fuzz-archive-")
+    store = open_store(Path(folder.name) / "archive.sqlite", read_only=False)
+    signer = signer_in(Path(folder.name))
+    offsets = iter(range(1 << 62))
+
+    def append(value, key) -> tuple[object, str]:
+        offset = next(offsets)
+        item = Incoming(value, key, f"explanations/0@{offset}")
+        return store.append_batch([item], {("explanations", 0): offset + 1}, signer, 1_700_000_000_000), offset
+
+    for r in records[:WARM_ARCHIVED]:
+        append(r.to_json(), r.symbol.encode())
+
+    def run(value, key) -> Ran:
+        result, offset = append(value, key)
+        if not result.rejected:
+            return Ran(applied=result.appended > 0)
+        letter = intake(value, key, Source("explanations", 0, offset))  # the same pure check, as a dead letter
+        stored = store.rejected()[-1]
+        if not isinstance(letter, DeadLetter) or stored["reason"] != letter.reason:
+            raise AssertionError(f"the rejected table says {stored['reason']}, intake says {letter!r}")
+        return Ran([letter])
+
+    def snapshot():
+        heads = store.heads()
+        return store.count(), heads[-1].signed_fields() if heads else None, [r.leaf_hash for r in store.records()]
+
+    return Harness("archiver", run, snapshot, [(r.to_json(), r.symbol.encode()) for r in records[WARM_ARCHIVED:]],
+                   max_bytes=1 << 20, bug_reasons=frozenset({"archiver_error"}), resources=(folder, store))
+
+
+# ---- dashboard reader -------------------------------------------------------------------------------------------
+def _dashboard(kind: str, topic: str, seeds: list) -> Harness:
+    """``Store.add_raw`` (decode inside isolate, then the store) for one of the reader's topics, on a store that
+    holds real EURUSD prices and records; state = everything the pages are drawn from."""
+    from tickscope.dashboard.live_store import Store
+
+    store = Store(max_points=1000)
+    for value, key in _dashboard_warm():
+        store.add_raw(*value, key)
+    offsets = iter(range(1 << 62))
+
+    def run(value, key) -> Ran:
+        before = len(store.dead_letters)
+        kept = store.add_raw(kind, value, key, Source(topic, 0, next(offsets)))
+        return Ran(list(store.dead_letters)[before:] if len(store.dead_letters) > before else [], applied=kept)
+
+    def snapshot():
+        return (store.symbols(), {s: store.prices(s) for s in store.symbols()}, store.records(), store.alerts(),
+                store.version, store.records_version, store.alerts_version, store.arrival_seq)
+
+    return Harness(f"dashboard-{topic}", run, snapshot, seeds, max_bytes=1 << 20,
+                   bug_reasons=frozenset({"dashboard_error"}))
+
+
+@functools.lru_cache(maxsize=1)
+def _dashboard_warm() -> tuple:
+    """((kind, value), key) messages of real EURUSD ticks and explanations, and one alert, to seed a store."""
+    from bench import synthetic
+    from tickscope.marketdata.feed import tick_json
+    from tickscope.marketdata.sources import load_source
+
+    rows = load_source("eurusd")
+    ticks = [(("ticks", tick_json("EURUSD", r)), b"EURUSD") for r in rows[:300]]
+    records = [(("records", r.to_json()), r.symbol.encode()) for r in _eurusd_records()[:10]]
+    alert = synthetic.alert_json("al-0", "rank_change", "EURUSD", [_eurusd_records()[0].signal_id], rows[0].ts,
+                                 rows[0].ts)
+    return tuple(ticks + records + [(("alerts", alert), b"EURUSD")])
+
+
+def dashboard_ticks() -> Harness:
+    from tickscope.marketdata.feed import tick_json
+    from tickscope.marketdata.sources import load_source
+
+    rows = load_source("eurusd")[300:306]
+    return _dashboard("ticks", "ticks", [(tick_json("EURUSD", r), b"EURUSD") for r in rows])
+
+
+def dashboard_explanations() -> Harness:
+    return _dashboard("records", "explanations", [(r.to_json(), r.symbol.encode()) for r in _eurusd_records()[10:16]])
+
+
+def dashboard_alerts() -> Harness:
+    from bench import synthetic
+
+    sid = _eurusd_records()[12].signal_id
+    seeds = [(synthetic.alert_json(f"al-seed-{i}", kind, symbol, [sid], 1_700_000_000_000, 1_700_000_000_000), None)
+             for i, (kind, symbol) in enumerate([("attribution_drift", "EURUSD"), ("rank_change", "*")])]
+    return _dashboard("alerts", "alerts", seeds)

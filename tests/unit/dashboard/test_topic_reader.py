@@ -45,3 +45,22 @@ def test_a_message_that_breaks_the_store_is_counted_and_passed():
     assert counters["apply_errors"] == 1 and counters["records"] == 1 and counters["alerts_rejected"] == 1
     assert s.dead_letters[-1].source_offset == 9 and s.dead_letters[-1].source_topic == "alerts"
     assert [feed._kind(t) for t in ("ticks", "explanations", "alerts")] == ["ticks", "records", "alerts"]
+
+
+def test_a_partition_that_resumes_beyond_its_position_is_a_counted_gap():
+    from kafka import TopicPartition
+
+    from tickscope import metrics
+    from tickscope.dashboard.topic_reader import KafkaFeed
+
+    s = Store()
+    feed = KafkaFeed(s, {}, "ticks", "explanations", topic_alerts="alerts")
+    tp = TopicPartition("explanations", 2)
+    gauge = metrics.INPUT_GAP.labels("dashboard", "explanations")
+    before = gauge._value.get()
+    feed._check_continuity(tp, 0)  # first read of a partition: from the log start, whatever it is
+    feed._positions[tp] = 40
+    feed._check_continuity(tp, 40)  # where it left off
+    assert s.snapshot_status()[1].get("input_gap_messages", 0) == 0 and gauge._value.get() == before
+    feed._check_continuity(tp, 55)  # retention deleted 40..54 while the reader was away
+    assert s.snapshot_status()[1]["input_gap_messages"] == 15 and gauge._value.get() == before + 15

@@ -44,6 +44,22 @@ def test_prometheus_scrapes_every_worker(services):
     assert targets == expected
 
 
+def test_prometheus_scrapes_the_dashboard_through_its_token_gate(services):
+    """The reader's gap and rejection counters reach the alert rules: basic auth with the dashboard token,
+    handed to Prometheus as a compose secret taken from the same variable the dashboard reads."""
+    from tests.support.deploy_files import COMPOSE_FILE
+
+    jobs = {job["job_name"]: job for job in load_yaml(PROMETHEUS_FILE)["scrape_configs"]}
+    job = jobs["tickscope-dashboard"]
+    port = env_dict(services["dashboard"]["environment"])["TICKSCOPE_DASHBOARD_PORT"]
+    assert {t for sc in job["static_configs"] for t in sc["targets"]} == {f"dashboard:{port}"}
+    secret = job["basic_auth"]["password_file"]
+    assert secret.startswith("/run/secrets/") and secret.rsplit("/", 1)[1] in services["prometheus"]["secrets"]
+    declared = load_yaml(COMPOSE_FILE)["secrets"][secret.rsplit("/", 1)[1]]
+    assert declared == {"environment": "TICKSCOPE_DASHBOARD_TOKEN"}
+    assert "TICKSCOPE_DASHBOARD_TOKEN" in str(services["dashboard"]["environment"])
+
+
 def test_alert_rules_are_complete():
     rules = alert_rules()
     assert len({r["alert"] for r in rules}) == len(rules), "duplicate alert names"
