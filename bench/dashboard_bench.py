@@ -19,6 +19,7 @@ Method (printed with the figures). Two phases in one run, push (the default) the
    1000 signals, and of one incremental update.
 """
 
+
 from __future__ import annotations
 
 import json
@@ -26,174 +27,26 @@ import shutil
 import statistics
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from bench import synthetic
+from bench.dashboard_parts import (
+    CHROMEDRIVER,
+    CHROMIUM,
+    GD,
+    INSTRUMENT_JS,
+    ZOOM_JS,
+    create_topics,
+    dashboard_status,
+    make_driver,
+    pct,
+    preload_ticks,
+    publish_stream,
+    start_dashboard,
+    wait_for,
+)
 
 SYMBOL = "BENCH"
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-GD = ("(function(){const el=document.getElementById('price-graph'); if(!el) return null; "
-      "return el.querySelector('.js-plotly-plot');})()")
-
-INSTRUMENT_JS = """
-window.__seen = {}; window.__long = []; window.__gaps = [];
-const mark = (sid) => { if (sid && !(sid in window.__seen)) window.__seen[sid] = Date.now(); };
-const table = document.getElementById('signals-table');
-const scanTable = () => table.querySelectorAll('td[data-dash-column="signal_id"]').forEach(
-    td => mark(td.textContent.trim()));
-new MutationObserver(scanTable).observe(table, {subtree: true, childList: true, characterData: true});
-const gd = %s;
-gd.on('plotly_afterplot', () => {
-  for (const t of gd.data.slice(0, 2)) {
-    const cd = t.customdata || [];
-    for (let i = cd.length - 1; i >= 0 && i >= cd.length - 3000; i--) mark(cd[i][0]);
-  }
-});
-try { new PerformanceObserver(l => l.getEntries().forEach(e => window.__long.push(e.duration)))
-  .observe({type: 'longtask'}); } catch (e) {}
-let last = performance.now();
-const frame = (t) => {
-  window.__gaps.push(t - last); last = t; if (!window.__stopFrames) requestAnimationFrame(frame);
-};
-requestAnimationFrame(frame);
-return true;
-""" % GD
-
-ZOOM_JS = """
-const done = arguments[arguments.length - 1];
-const gd = %s, xa = gd._fullLayout.xaxis, [lo, hi] = xa.range.map(xa.r2l), out = [];
-const frame = () => new Promise(r => requestAnimationFrame(() => r()));
-(async () => {
-  for (let k = 1; k <= 5; k++) {
-    const span = (hi - lo) / (2 ** k), t0 = performance.now();
-    await Plotly.relayout(gd, {'xaxis.range': [hi - span, hi]}); await frame();
-    out.push(performance.now() - t0);
-  }
-  const t0 = performance.now();
-  await Plotly.relayout(gd, {'xaxis.autorange': true, 'yaxis.autorange': true}); await frame();
-  done({zoom_ms: out, reset_ms: performance.now() - t0});
-})();
-""" % GD
-
-
-def pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    v = sorted(values)
-    return round(v[min(len(v) - 1, int(q * len(v)))], 1)
-
-
-def _status(url: str) -> dict | None:
-    try:
-        with urllib.request.urlopen(url + "_tickscope/status", timeout=2) as r:
-            return json.loads(r.read())
-    except OSError:
-        return None
-
-
-def _wait(fn, timeout_s: float, what: str, interval_s: float = 0.25):
-    deadline = time.monotonic() + timeout_s
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = fn()
-        except Exception as exc:  # noqa: BLE001 - page still rendering
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(interval_s)
-    raise RuntimeError(f"timed out after {timeout_s:.0f} s waiting for {what} (last: {last!r})")
-
-
-def start_dashboard(bootstrap: str, workdir: Path, max_points: int, mode: str = "push",
-                    browser_points: int | None = None):
-    """A ``tickscope dashboard`` child on a free loopback port (``mode`` push or poll); returns (process, url)."""
-    from bench.launch import worker_env
-    from tickscope.cli.supervisor import spawn
-    from tickscope.transport.broker import free_port
-
-    port = free_port()
-    env = worker_env(bootstrap, workdir, TICKSCOPE_DASHBOARD_MAX_POINTS=max_points)
-    for k in ("TICKSCOPE_DASHBOARD_TOKEN", "TICKSCOPE_DASHBOARD_HOST", "TICKSCOPE_DASHBOARD_POLL"):
-        env.pop(k, None)
-    if browser_points is not None:
-        env["TICKSCOPE_DASHBOARD_BROWSER_POINTS"] = str(browser_points)
-    args = ["dashboard", "--host", "127.0.0.1", "--port", str(port)] + (["--poll"] if mode == "poll" else [])
-    proc = spawn(args, env, workdir / f"dashboard-{mode}.log", cwd=Path(__file__).resolve().parents[1])
-    url = f"http://127.0.0.1:{port}/"
-    _wait(lambda: proc.poll() is None and _status(url), 60, "the dashboard to serve")
-    return proc, url
-
-
-def create_topics(bootstrap: str, partitions: int = 4) -> None:
-    from kafka import KafkaAdminClient
-    from kafka.admin import NewTopic
-
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        existing = set(admin.list_topics())
-        new = [NewTopic(t, partitions, 1) for t in ("ticks", "explanations", "alerts") if t not in existing]
-        if new:
-            admin.create_topics(new)
-    finally:
-        admin.close()
-
-
-def make_driver(profile: Path, network_log: bool = False):
-    """Headless Chromium; ``network_log`` adds the DevTools performance log (every request the page makes)."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1500,1400"):
-        opts.add_argument(arg)
-    opts.binary_location = CHROMIUM
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", **({"performance": "ALL"} if network_log else {})})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.set_page_load_timeout(60)
-    driver.set_script_timeout(120)
-    return driver
-
-
-def preload_ticks(producer, symbol: str, n: int, end_ts: int) -> float:
-    import numpy as np
-
-    rng = np.random.default_rng(7)
-    prices = 1.1 * np.exp(np.cumsum(rng.normal(0, 2e-4, n)))
-    for i in range(n):
-        producer.send("ticks", key=symbol.encode(), value=synthetic.tick_json(symbol, end_ts - (n - i) * 1000,
-                                                                              float(prices[i])))
-    producer.flush()
-    return float(prices[-1])
-
-
-def publish_stream(producer, symbol: str, rate: float, seconds: float, price: float) -> dict[str, float]:
-    """Ticks and records at ``rate``/s each, wall-clock paced; returns signal_id -> publish wall ms."""
-    import numpy as np
-
-    from tickscope.contracts.ids import signal_id_for
-
-    rng = np.random.default_rng(11)
-    sent: dict[str, float] = {}
-    n = int(rate * seconds)
-    last = 0
-    start = time.monotonic()
-    for i in range(n):
-        delay = start + i / rate - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        price *= float(np.exp(rng.normal(0, 2e-4)))
-        now = last = max(int(time.time() * 1000), last + 1)  # distinct ts: distinct signal ids and ticks
-        producer.send("ticks", key=symbol.encode(), value=synthetic.tick_json(symbol, now, price))
-        value = synthetic.record_json(symbol, now, price, produced_at=now, drift=min(1.0, i / max(n, 1) * 2))
-        sid = signal_id_for(symbol, now, synthetic.MODEL_VERSION)
-        sent[sid] = time.time() * 1000
-        producer.send("explanations", key=sid.encode(), value=value)
-    producer.flush()
-    return sent
 
 
 def full_rebuild_inprocess(points: int, signals: int = 1000) -> dict:
@@ -250,23 +103,24 @@ def _phase(mode: str, points: int, rate: float, seconds: float, browser_points: 
         producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks=1)
         t0 = time.perf_counter()
         price = preload_ticks(producer, SYMBOL, points, int(time.time() * 1000) - 5000) if points else 1.1
-        _wait(lambda: (_status(url) or {}).get("counters", {}).get("ticks", 0) >= points, 300, "the preload")
+        wait_for(lambda: (dashboard_status(url) or {}).get("counters", {}).get("ticks", 0) >= points, 300,
+                 "the preload")
         log(f"{mode}: preloaded {points} ticks in {time.perf_counter() - t0:.1f} s")
         driver = make_driver(work / "profile")
         t0 = time.perf_counter()
         driver.get(url)
         length = (f"const gd = {GD}; if (!gd || !gd._fullData) return 0; "
                   "const t = gd._fullData.find(f => f.name === 'price'); return t ? t._length : 0;")
-        _wait(lambda: driver.execute_script(length) >= shown, 120, "the chart to hold its points", 0.05)
+        wait_for(lambda: driver.execute_script(length) >= shown, 120, "the chart to hold its points", 0.05)
         result["page_load_to_chart_s"] = round(time.perf_counter() - t0, 2)
-        _wait(lambda: driver.execute_script(INSTRUMENT_JS), 10, "instrumentation")
+        wait_for(lambda: driver.execute_script(INSTRUMENT_JS), 10, "instrumentation")
         time.sleep(1.0)  # the page's first callbacks settle
-        before = (_status(url) or {}).get("traffic", {})
+        before = (dashboard_status(url) or {}).get("traffic", {})
         t_start = time.monotonic()
         sent = publish_stream(producer, SYMBOL, rate, seconds, price)
         time.sleep(3.0)
         elapsed = time.monotonic() - t_start
-        after = (_status(url) or {}).get("traffic", {})
+        after = (dashboard_status(url) or {}).get("traffic", {})
         seen = driver.execute_script("window.__stopFrames = true; return window.__seen;")
         longs = driver.execute_script("return window.__long;")
         gaps = driver.execute_script("return window.__gaps;")
@@ -281,7 +135,7 @@ def _phase(mode: str, points: int, rate: float, seconds: float, browser_points: 
                                    "share": round(sum(longs) / (elapsed * 1000), 2)},
             "frame_gap_ms": {"p50": pct(gaps, 0.5), "p99": pct(gaps, 0.99), "max": pct(gaps, 1.0)},
             "cap_note": driver.execute_script("return document.getElementById('cap-note').textContent;"),
-            "push_acks_ms": (_status(url) or {}).get("push_acks"),
+            "push_acks_ms": (dashboard_status(url) or {}).get("push_acks"),
         })
         zoom = driver.execute_async_script(ZOOM_JS)
         result["relayout_ms"] = {"zoom": [round(z, 1) for z in zoom["zoom_ms"]], "reset": round(zoom["reset_ms"], 1),

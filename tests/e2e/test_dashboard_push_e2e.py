@@ -18,15 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from bench import dashboard_bench as bench
-from bench import synthetic
-from tests.e2e.test_dashboard_e2e import GD, _status, _text, _wait
+from bench import dashboard_parts, synthetic
 from tests.support import require
+from tests.support.browser import DOC_SHOTS, GD, dashboard_status, element_text, update_posts, wait_until
 
 pytestmark = pytest.mark.e2e
 
 SYMBOL = "PUSHE2E"
-DOC_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PRELOAD_TICKS, PRELOAD_SIGNALS, LIVE_SIGNALS, RATE = 1500, 12, 30, 5.0
 BROWSER_POINTS = 1000
 SEEN_JS = """
@@ -42,7 +40,7 @@ return true;
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    if not (Path(bench.CHROMIUM).exists() and Path(bench.CHROMEDRIVER).exists()):
+    if not (Path(dashboard_parts.CHROMIUM).exists() and Path(dashboard_parts.CHROMEDRIVER).exists()):
         require(False, "needs chromium and chromedriver")
     from kafka import KafkaProducer
 
@@ -51,7 +49,7 @@ def stack(tmp_path_factory):
     work = tmp_path_factory.mktemp("dash-push")
     bootstrap = f"127.0.0.1:{free_port()}"
     broker = start_broker(bootstrap, log_path=work / "broker.log")
-    bench.create_topics(bootstrap)
+    dashboard_parts.create_topics(bootstrap)
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks=1)
     now = int(time.time() * 1000)
     start = now - PRELOAD_TICKS * 1000
@@ -62,8 +60,8 @@ def stack(tmp_path_factory):
         producer.send("explanations", value=synthetic.record_json(SYMBOL, ts, 1.1, now))
     producer.flush()
     _write_reference(work)
-    proc, url = bench.start_dashboard(bootstrap, work, 10_000, "push", BROWSER_POINTS)
-    drivers = [bench.make_driver(work / f"profile-{i}", network_log=True) for i in range(2)]
+    proc, url = dashboard_parts.start_dashboard(bootstrap, work, 10_000, "push", BROWSER_POINTS)
+    drivers = [dashboard_parts.make_driver(work / f"profile-{i}", network_log=True) for i in range(2)]
     try:
         yield {"url": url, "producer": producer, "drivers": drivers}
     finally:
@@ -85,16 +83,6 @@ def _write_reference(data_dir: Path) -> None:
     path = reference_path(synthetic.MODEL_VERSION, data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(dict(ref, model_version=synthetic.MODEL_VERSION)), encoding="utf-8")
-
-
-def _update_posts(driver) -> list[str]:
-    """Callback requests the page made since the last call, from the browser's own network log."""
-    out = []
-    for entry in driver.get_log("performance"):
-        msg = json.loads(entry["message"])["message"]
-        if msg["method"] == "Network.requestWillBeSent" and "_dash-update-component" in msg["params"]["request"]["url"]:
-            out.append(msg["params"]["request"]["method"])
-    return out
 
 
 def _price_x(driver) -> list[int]:
@@ -122,33 +110,34 @@ def test_pushed_signals_reach_two_browsers_without_a_poll(stack):
     for d in drivers:
         d.get(url)
     for d in drivers:
-        _wait("the preloaded signals", lambda d=d: _text(d, "signal-count") == f"{PRELOAD_SIGNALS} signals", 60)
-        _wait("the chart", lambda d=d: len(_price_x(d)) == BROWSER_POINTS, 60)
-        _wait("the page-side observer", lambda d=d: d.execute_script(SEEN_JS), 10)
-    _wait("both pages streaming", lambda: _status(url)["pages_streaming"] == 2, 30)
-    assert _status(url)["store_subscribers"] == 2  # both pages wait on the one reader's store
+        wait_until("the preloaded signals",
+                   lambda d=d: element_text(d, "signal-count") == f"{PRELOAD_SIGNALS} signals", 60)
+        wait_until("the chart", lambda d=d: len(_price_x(d)) == BROWSER_POINTS, 60)
+        wait_until("the page-side observer", lambda d=d: d.execute_script(SEEN_JS), 10)
+    wait_until("both pages streaming", lambda: dashboard_status(url)["pages_streaming"] == 2, 30)
+    assert dashboard_status(url)["store_subscribers"] == 2  # both pages wait on the one reader's store
     time.sleep(1.0)
     for d in drivers:
-        _update_posts(d)  # drain: the log from here on is "after load"
-    before = _status(url)["traffic"]
+        update_posts(d)  # drain: the log from here on is "after load"
+    before = dashboard_status(url)["traffic"]
     assert before["callback_posts"] == 0 and before["ws_connections"] >= 2
 
     sent = _publish(stack["producer"], LIVE_SIGNALS)
     for d in drivers:
-        _wait("every pushed signal on screen", lambda d=d: set(sent) <= set(d.execute_script("return window.__seen;")),
-              60)
-    after = _status(url)["traffic"]
-    assert [_update_posts(d) for d in drivers] == [[], []], "a page polled"
+        wait_until("every pushed signal on screen",
+                   lambda d=d: set(sent) <= set(d.execute_script("return window.__seen;")), 60)
+    after = dashboard_status(url)["traffic"]
+    assert [update_posts(d) for d in drivers] == [[], []], "a page polled"
     assert after["callback_posts"] == 0 and after["ws_messages"] > before["ws_messages"]
 
-    _wait("the chart to catch up", lambda: all(_price_x(d)[-1] >= max(r["ts"] for r in sent.values())
-                                               for d in drivers), 30)
+    wait_until("the chart to catch up", lambda: all(_price_x(d)[-1] >= max(r["ts"] for r in sent.values())
+                                                    for d in drivers), 30)
     for d in drivers:
         x = _price_x(d)
         assert len(x) == BROWSER_POINTS and all(b > a for a, b in zip(x, x[1:])), "extendData left a gap or repeat"
-        note = _text(d, "cap-note")
+        note = element_text(d, "cap-note")
         assert note == f"showing last {BROWSER_POINTS:,} of {PRELOAD_TICKS + LIVE_SIGNALS:,} price points received"
-        assert _text(d, "push-state") == "push: live"
+        assert element_text(d, "push-state") == "push: live"
     DOC_SHOTS.mkdir(parents=True, exist_ok=True)
     drivers[0].save_screenshot(str(DOC_SHOTS / "desk.png"))
 
@@ -159,8 +148,8 @@ def test_a_click_shows_the_records_numbers_without_a_poll(stack):
     d = stack["drivers"][0]
     sent = _publish(stack["producer"], 3)
     target = next(iter(sent))
-    _wait("the target row", lambda: target in d.execute_script("return window.__seen;"), 30)
-    _update_posts(d)
+    wait_until("the target row", lambda: target in d.execute_script("return window.__seen;"), 30)
+    update_posts(d)
 
     def click():
         for td in d.find_elements(By.CSS_SELECTOR, '#signals-table td[data-dash-column="signal_id"]'):
@@ -169,24 +158,24 @@ def test_a_click_shows_the_records_numbers_without_a_poll(stack):
                 return True
         return False
 
-    _wait("the row to be clickable", click, 15)
-    _wait("the selected signal", lambda: _text(d, "selected-signal-id") == target
-          and _text(d, "selection-mode") == "(selected)", 15)
+    wait_until("the row to be clickable", click, 15)
+    wait_until("the selected signal", lambda: element_text(d, "selected-signal-id") == target
+               and element_text(d, "selection-mode") == "(selected)", 15)
     rec = sent[target]
-    summary = _text(d, "explanation-summary")
+    summary = element_text(d, "explanation-summary")
     for expected in (format(rec["score"], ".5f"), format(rec["base_value"], ".5f"), format(rec["threshold"], ".5f"),
                      format(rec["additivity_error"], ".2e"), rec["model_version"][:12], str(rec["explainer"]["seed"])):
         assert expected in summary, (expected, summary)
     wf = d.execute_script("const g = document.querySelector('#waterfall-graph .js-plotly-plot');"
                           "return g && g.data ? {x: Array.from(g.data[0].x), y: Array.from(g.data[0].y)} : null;")
     assert wf["y"][0] == pytest.approx(rec["base_value"]) and wf["y"][-1] == pytest.approx(rec["score"])
-    quality = _text(d, "quality-table")
+    quality = element_text(d, "quality-table")
     assert "times more than random cells" in quality and "under a 1% nudge" in quality
     assert "attention" in quality and "rank correlation" in quality
     bands = d.execute_script("return Array.from(document.querySelectorAll('#quality-table .band'))"
                              ".map(e => e.textContent);")
     assert len(bands) == 5 and set(bands[:3]) <= {"typical", "unusual", "alarming"}, bands  # from the reference
-    assert _update_posts(d) == [] and _status(stack["url"])["traffic"]["callback_posts"] == 0
+    assert update_posts(d) == [] and dashboard_status(stack["url"])["traffic"]["callback_posts"] == 0
     d.execute_script("document.getElementById('explanation-panel').scrollIntoView({block: 'start'});")
     time.sleep(1.0)
     d.save_screenshot(str(DOC_SHOTS / "signal.png"))

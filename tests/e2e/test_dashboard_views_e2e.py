@@ -16,11 +16,9 @@ import urllib.request
 
 import pytest
 
-from bench import dashboard_bench as bench
-from bench import synthetic
-from tests.e2e.test_dashboard_e2e import _text, _wait
-from tests.e2e.test_dashboard_push_e2e import DOC_SHOTS
+from bench import dashboard_parts, synthetic
 from tests.support import require
+from tests.support.browser import DOC_SHOTS, element_text, wait_until
 from tickscope.audit.report import REPORT_CSP
 
 pytestmark = pytest.mark.e2e
@@ -31,7 +29,7 @@ NOW = int(time.time() * 1000)
 def stack(tmp_path_factory):
     from pathlib import Path
 
-    if not (Path(bench.CHROMIUM).exists() and Path(bench.CHROMEDRIVER).exists()):
+    if not (Path(dashboard_parts.CHROMIUM).exists() and Path(dashboard_parts.CHROMEDRIVER).exists()):
         require(False, "needs chromium and chromedriver")
     from kafka import KafkaProducer
 
@@ -40,7 +38,7 @@ def stack(tmp_path_factory):
     work = tmp_path_factory.mktemp("dash-views")
     bootstrap = f"127.0.0.1:{free_port()}"
     broker = start_broker(bootstrap, log_path=work / "broker.log")
-    bench.create_topics(bootstrap)
+    dashboard_parts.create_topics(bootstrap)
     recs = [synthetic.record_json("SYNTH", NOW - (200 - i) * 1000, 1.1 + i * 1e-4, NOW, drift=i / 200)
             for i in range(200)]
     ids = [json.loads(r)["signal_id"] for r in recs]
@@ -57,8 +55,8 @@ def stack(tmp_path_factory):
         "al-1", "attribution_drift", "SYNTH", ids[150:160], NOW - 60_000, NOW - 5_000, severity="critical"))
     producer.flush()
     producer.close()
-    proc, url = bench.start_dashboard(bootstrap, work, 10_000)
-    driver = bench.make_driver(work / "profile")
+    proc, url = dashboard_parts.start_dashboard(bootstrap, work, 10_000)
+    driver = dashboard_parts.make_driver(work / "profile")
     try:
         yield {"url": url, "ids": ids, "driver": driver}
     finally:
@@ -99,17 +97,18 @@ def test_alert_evidence_opens_the_signal(stack):
 
     d, ids = stack["driver"], stack["ids"]
     d.get(stack["url"])
-    _wait("all 200 signals", lambda: _text(d, "signal-count") == "200 signals", 60)
-    _wait("the alerts tab", lambda: _tab(d, "Alerts"), 10)
-    _wait("the active alert", lambda: "al-1" in (_text(d, "alerts-active") or ""), 20)
-    assert "al-0" in _text(d, "alerts-past") and "al-1" not in _text(d, "alerts-past")
-    assert "2 alert(s) received · 1 active" in _text(d, "alerts-summary")
+    wait_until("all 200 signals", lambda: element_text(d, "signal-count") == "200 signals", 60)
+    wait_until("the alerts tab", lambda: _tab(d, "Alerts"), 10)
+    wait_until("the active alert", lambda: "al-1" in (element_text(d, "alerts-active") or ""), 20)
+    assert "al-0" in element_text(d, "alerts-past") and "al-1" not in element_text(d, "alerts-past")
+    assert "2 alert(s) received · 1 active" in element_text(d, "alerts-summary")
     _shot(d, "alerts")
     target = ids[155]
     btn = d.find_element(By.XPATH, f"//div[@id='alerts-active']//button[@title='open signal {target}']")
     btn.click()
-    _wait("the evidence signal in the explanation panel", lambda: _text(d, "selected-signal-id") == target, 15)
-    _wait("the waterfall", lambda: d.execute_script(
+    wait_until("the evidence signal in the explanation panel",
+               lambda: element_text(d, "selected-signal-id") == target, 15)
+    wait_until("the waterfall", lambda: d.execute_script(
         "const g = document.querySelector('#waterfall-graph .js-plotly-plot');"
         "return !!(g && g.data && g.data[0].type === 'waterfall');"), 15)
     rec = json.loads(synthetic.record_json("SYNTH", NOW - 45_000, 1.1 + 155e-4, NOW, drift=155 / 200))
@@ -117,16 +116,16 @@ def test_alert_evidence_opens_the_signal(stack):
                           "return {x: Array.from(g.data[0].x), y: Array.from(g.data[0].y)};")
     assert wf["x"][0] == "base value" and wf["y"][0] == pytest.approx(rec["base_value"])
     assert wf["y"][-1] == pytest.approx(rec["score"])
-    assert "times more than random cells" in _text(d, "quality-table")
+    assert "times more than random cells" in element_text(d, "quality-table")
 
 
 def test_drift_view(stack):
     d = stack["driver"]
-    _wait("the drift tab", lambda: _tab(d, "Drift"), 10)
-    _wait("the drift chart", lambda: d.execute_script(
+    wait_until("the drift tab", lambda: _tab(d, "Drift"), 10)
+    wait_until("the drift chart", lambda: d.execute_script(
         "const g = document.querySelector('#drift-graph .js-plotly-plot');"
         "return g && g.data && g.data.length === 6;"), 20)
-    assert "first 50 signals" in _text(d, "drift-note")
+    assert "first 50 signals" in element_text(d, "drift-note")
     time.sleep(1.0)
     _shot(d, "drift")
 
@@ -135,10 +134,10 @@ def test_archive_search_and_report(stack):
     from selenium.webdriver.common.by import By
 
     d, ids = stack["driver"], stack["ids"]
-    _wait("the archive tab", lambda: _tab(d, "Archive"), 10)
+    wait_until("the archive tab", lambda: _tab(d, "Archive"), 10)
     box = d.find_element(By.ID, "archive-symbol")
     box.send_keys("SYNTH\n")
-    _wait("archive results", lambda: "150 record(s)" in (_text(d, "archive-status") or ""), 20)
+    wait_until("archive results", lambda: "150 record(s)" in (element_text(d, "archive-status") or ""), 20)
     shown = d.execute_script("return Array.from(document.querySelectorAll('#archive-results tbody tr td:nth-child(6)'))"
                              ".map(td => td.textContent.trim());")
     assert shown[0] == ids[149] and len(shown) == 150  # newest first
@@ -151,9 +150,9 @@ def test_archive_search_and_report(stack):
     desk = d.current_window_handle
     d.switch_to.new_window("tab")
     d.get(href + "?replay=0")
-    _wait("the report page", lambda: ids[149] in d.page_source, 20)
+    wait_until("the report page", lambda: ids[149] in d.page_source, 20)
     _shot(d, "report")
     d.close()
     d.switch_to.window(desk)
     d.find_element(By.XPATH, f"//div[@id='archive-results']//button[text()='{ids[149]}']").click()
-    _wait("the archived signal in the panel", lambda: _text(d, "selected-signal-id") == ids[149], 15)
+    wait_until("the archived signal in the panel", lambda: element_text(d, "selected-signal-id") == ids[149], 15)

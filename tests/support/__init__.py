@@ -1,5 +1,6 @@
 """What the tests share: real processes (``processes``), topic helpers (``topics``), real archives
-(``archives``), a PostgreSQL server (``postgres``), the deployment files (``deploy_files``)."""
+(``archives``), a PostgreSQL server (``postgres``), the deployment files (``deploy_files``), a dashboard
+page in headless Chromium (``browser``)."""
 
 from __future__ import annotations
 
