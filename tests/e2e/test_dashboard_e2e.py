@@ -8,8 +8,9 @@ renders that signal's explanation, and the shown signal id and numbers match the
 independently from the topic. How fast is for ``tickscope bench dashboard``, not for a test.
 
 The session's broker and worker are shared with the integration tests, which feed EURUSD: this test
-feeds the same real EURUSD bars under a symbol of its own (``SYMBOL``), so the order of the tiers
-does not matter (a worker that already saw EURUSD ticks would drop them as stale).
+feeds the same real EURUSD bars under a symbol of its own (``SYMBOL``), with their timestamps shifted to end
+now, so the order of the tiers does not matter: a worker that already saw EURUSD ticks would drop them as
+stale, and the desk's table shows the newest 50 signals of all symbols.
 
 Screenshots go to tests/e2e/screenshots/ (gitignored).
 """
@@ -96,7 +97,7 @@ def test_dashboard_shows_prices_signals_and_explanations(broker, worker, dashboa
     browser.get(dashboard)
     wait_until("the page and its instrumentation", lambda: browser.execute_script(INSTRUMENT_JS), 30)
     browser.get_log("performance")  # drain: the log from here on is "after load"
-    sent = feed_ticks(broker, source="eurusd", symbol=SYMBOL, limit=N_TICKS)
+    sent = feed_ticks(broker, source="eurusd", symbol=SYMBOL, limit=N_TICKS, end_now=True)  # newest in the table
     assert sent == N_TICKS
     wait_until("the symbol in the dropdown",
                lambda: dashboard_status(dashboard) and SYMBOL in dashboard_status(dashboard)["symbols"], 60)

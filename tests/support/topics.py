@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 
@@ -12,11 +13,19 @@ from tickscope.marketdata.sources import load_source
 
 
 def feed_ticks(bootstrap: str, source: str = "eurusd", symbol: str = "EURUSD", limit: int | None = None,
-               speed: float = 0.0, topic: str = "ticks") -> int:
-    """Publish real market ticks with kafka-python, as ``tickscope feed`` does."""
+               speed: float = 0.0, topic: str = "ticks", end_now: bool = False) -> int:
+    """Publish real market ticks with kafka-python, as ``tickscope feed`` does.
+
+    ``end_now`` shifts the series' timestamps so its last fed tick is the wall clock: the newest events on a
+    session broker that other tests fed with the same historical bars (the prices and spacing stay real)."""
+    rows = load_source(source)
+    if end_now:
+        fed = rows[:limit] if limit else rows
+        shift = int(time.time() * 1000) - fed[-1].ts
+        rows = [dataclasses.replace(r, ts=r.ts + shift) for r in fed]
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     try:
-        return publish(producer, topic, symbol, load_source(source), speed, limit)
+        return publish(producer, topic, symbol, rows, speed, limit)
     finally:
         producer.close()
 
