@@ -101,7 +101,8 @@ class ArchiveRecord(Record):
     segments: list[list[int]] = Field(description="[G] [start, stop) time-step ranges of the segments")
     feature_attributions: list[float] = Field(description="[F] SHAP values of features (own exact game)")
     base_value: float
-    attention: list[float] = Field(description="[T] temporal attention weights, sum to 1")
+    attention: list[float] | None = Field(description="[T] temporal attention weights, sum to 1; null for a model "
+                                          "without attention (its spec says so)")
     attention_shap_spearman: float | None
     additivity_error: float
     explainer: Explainer

@@ -26,6 +26,10 @@ all-on coalitions, the last step of every permutation) are evaluated once,
 so every game telescopes between the very same f(b) and f(x). The deletion
 test needs one small second pass (its inputs depend on the cell values).
 
+Attention is the model's own [T] weights on the window, when it has them; a
+model without attention (``models.tcn``, a desk's own) returns None in their
+place, and the explanation's attention and its agreement with SHAP are None.
+
 See docs/explanations.md for the full account.
 """
 
@@ -73,7 +77,7 @@ class Explanation:
     features: np.ndarray  # [F]
     base_value: float  # f(baseline)
     model_value: float  # f(window) as seen by the explainer
-    attention: np.ndarray  # [T]
+    attention: np.ndarray | None  # [T]; None for a model without attention
     attention_shap_spearman: float | None
     quality: dict = field(default_factory=dict)  # see tickscope.explainer.quality
 
@@ -176,14 +180,15 @@ def _prepare(window, baseline, seed: int, config: ExplainConfig) -> tuple[_Job, 
     return _Job(x, b, seed, orders, deltas, random_sets, lay), inputs
 
 
-def _evaluate(net: torch.nn.Module, inputs: np.ndarray, threads: int) -> tuple[np.ndarray, np.ndarray]:
-    """(scores [R], attention [R, T]) in float64, from ``scores_and_attention``."""
+def _evaluate(net: torch.nn.Module, inputs: np.ndarray, threads: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """(scores [R], attention [R, T] or None for a model without attention) in float64,
+    from ``scores_and_attention``."""
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         with torch.inference_mode():
             score, attention = scores_and_attention(net, torch.from_numpy(np.ascontiguousarray(inputs, np.float32)))
-            return score.double().numpy(), attention.double().numpy()
+            return score.double().numpy(), None if attention is None else attention.double().numpy()
     finally:
         torch.set_num_threads(previous)
 
@@ -202,7 +207,7 @@ def _deletion(net, job: _Job, cells: np.ndarray, base: float, full: float, value
     return q.deletion_metrics(full, base, deleted, config.deletion_k, config.deletion_draws)
 
 
-def _finish(net, job: _Job, values: np.ndarray, attention: np.ndarray, config: ExplainConfig) -> Explanation:
+def _finish(net, job: _Job, values: np.ndarray, attention: np.ndarray | None, config: ExplainConfig) -> Explanation:
     x, lay = job.x, job.layout
     t, f = x.shape
     feature_values = values[: lay.features]
@@ -215,7 +220,7 @@ def _finish(net, job: _Job, values: np.ndarray, attention: np.ndarray, config: E
     cells = _cells_from_values(cell_values, job.orders, base, x.shape)
     features = shapley_from_values(feature_values, f)
     events = shapley_from_values(event_values, config.segments)
-    window_attention = attention[lay.features - 1]  # the all-on coalition is the window itself
+    window_attention = None if attention is None else attention[lay.features - 1]  # all-on coalition = the window
     quality = {
         "additivity": {
             "cells": abs(base + float(cells.sum()) - full),
@@ -280,8 +285,10 @@ def explain_batch(net: torch.nn.Module, windows, baseline: np.ndarray, seeds,
     return [explain(net, w, baseline, int(s), config) for w, s in zip(windows, seeds)]
 
 
-def attention_agreement(attention: np.ndarray, cells: np.ndarray) -> float | None:
-    """Spearman rank correlation of attention[t] with |sum_f SHAP[t, f]|; None if undefined."""
+def attention_agreement(attention: np.ndarray | None, cells: np.ndarray) -> float | None:
+    """Spearman rank correlation of attention[t] with |sum_f SHAP[t, f]|; None if undefined or no attention."""
+    if attention is None:
+        return None
     per_step = np.abs(cells.sum(axis=1))
     if np.ptp(attention) == 0 or np.ptp(per_step) == 0:
         return None
