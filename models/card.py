@@ -205,7 +205,7 @@ def render(version: str, meta: dict) -> str:
         "Long = score above the upper threshold, short = below the lower. Gated: the detect stage's rule on each "
         "source's test series in time order (a signal, then the cooldown).", "",
         *signals_table(meta["signals"]), "",
-        "## Attention", "", *attention_lines(meta), "", *_limitations(),
+        "## Attention", "", *attention_lines(meta), "", *_registration(meta), *_limitations(),
     ]
     return "\n".join(lines) + "\n"
 
@@ -223,10 +223,13 @@ def render_unmeasured(version: str, meta: dict) -> str:
     if meta.get("signals"):
         lines += ["", "## Signals on the packaged held-out split", "", *spread_lines(meta["signals"]["pooled"]), "",
                   *signals_table(meta["signals"])]
-    if meta.get("registration"):
-        lines += ["", "## Registration checks", "", *[f"- {c}" for c in meta["registration"]["checks"]]]
-    lines += ["", "## Attention", "", *attention_lines(meta)]
+    lines += ["", *_registration(meta), "## Attention", "", *attention_lines(meta)]
     return "\n".join(lines) + "\n"
+
+
+def _registration(meta: dict) -> list[str]:
+    checks = (meta.get("registration") or {}).get("checks")
+    return ["## Registration checks", "", *[f"- {c}" for c in checks], ""] if checks else []
 
 
 def _limitations() -> list[str]:

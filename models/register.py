@@ -74,7 +74,10 @@ def build(spec: dict, weights: Path) -> tuple[torch.nn.Module, torch.Tensor, dic
     except (OSError, RuntimeError, ValueError) as exc:
         raise RegistrationError(f"weights {weights} do not fit {spec['architecture']}: {exc}") from exc
     net.eval()
-    ff = feature_function(spec.get("feature_function", DEFAULT_FEATURES))
+    try:
+        ff = feature_function(spec.get("feature_function", DEFAULT_FEATURES))
+    except SpecError as exc:
+        raise RegistrationError(f"spec: {exc}") from exc
     meta = {k: spec[k] for k in SPEC_KEYS if k in spec}
     meta.setdefault("feature_function", ff.name)
     meta.setdefault("feature_names", list(ff.feature_names))

@@ -21,8 +21,9 @@ def add_parser(sub):
     reg.add_argument("--out", type=Path, default=None,
                      help="artifact directory (default $TICKSCOPE_DATA_DIR/models, on the serving search path)")
     reg.add_argument("--cards", type=Path, default=None, help="card directory (default OUT/cards)")
-    verbs.add_parser("list", help="every model version on the search path, the default marked")
-    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    lst = verbs.add_parser("list", help="every model version on the search path, the default marked")
+    for verb in (reg, lst):
+        verb.add_argument("--json", action="store_true", help="print JSON instead of text")
     return p
 
 

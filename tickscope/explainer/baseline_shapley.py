@@ -262,7 +262,8 @@ def explain_levels(net: torch.nn.Module, window: np.ndarray, baseline: np.ndarra
                    config: ExplainConfig = ExplainConfig()) -> tuple[np.ndarray, np.ndarray]:
     """(events [G], features [F]): the exact event- and feature-level values alone, from one forward pass over
     their 2^F + 2^G - 2 coalitions; no cell level, attention or quality numbers (nothing random, so no seed).
-    The same numbers as ``explain``'s ``events`` and ``features``; this is the part the speed target counts."""
+    The same numbers as ``explain``'s ``events`` and ``features`` up to the float rounding of another batch shape
+    (measured: features equal, events within ~4e-9); this is the part the speed target counts."""
     bare = replace(config, cell_permutations=0, deletion_k=(), stability_perturbations=0)
     job, inputs = _prepare(window, baseline, 0, bare)
     values, _ = _evaluate(net, inputs, bare.threads)
