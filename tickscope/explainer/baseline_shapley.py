@@ -123,6 +123,13 @@ def _layout(t: int, f: int, config: ExplainConfig) -> _Layout:
                    int(at[4]))
 
 
+def coalition_rows(t: int, f: int, config: ExplainConfig = ExplainConfig()) -> int:
+    """Rows of one explanation's main forward pass for a [T, F] window: 2^F feature coalitions, 2^G - 2 event
+    coalitions, M (TF - 1) permutation steps, P (2^F - 1) stability rows and the random deletion sets (834 for
+    T = 32, F = 6 and the defaults): what an explanation costs, in forward passes of one window."""
+    return _layout(t, f, config).rows
+
+
 def _permutations(n_cells: int, count: int, rng: np.random.Generator) -> np.ndarray:
     """``count`` orders of the cells: random ones each followed by its reverse (antithetic)."""
     halves = [rng.permutation(n_cells) for _ in range((count + 1) // 2)]
