@@ -24,7 +24,6 @@ A model's forward takes [B, T, F] float32 and returns ``(score [B], attention [B
 from __future__ import annotations
 
 import importlib
-import os
 from importlib.metadata import entry_points
 
 from torch import nn
@@ -52,7 +51,9 @@ def architecture_of(meta: dict) -> dict:
 
 def allowed_modules() -> tuple[str, ...]:
     """Top-level packages an artifact may name besides tickscope's own (``TICKSCOPE_MODEL_MODULES``)."""
-    return tuple(m.strip() for m in os.environ.get(MODULES_ENV, "").split(",") if m.strip())
+    from tickscope.settings import get_settings
+
+    return tuple(m.strip() for m in get_settings().model_modules.split(",") if m.strip())
 
 
 def _entry_point_target(name: str) -> str:

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     app_id: str = "tickscope"
     worker_agents: str = Field("detect,explain,alert", description="agents this worker runs, comma separated")
     model_version: str | None = Field(None, description="sha256 of the model artifact; None = shipped default")
+    model_modules: str = Field("", description="top-level packages, comma separated, whose torch module classes a "
+                                               "model artifact may name (besides tickscope's and entry points)")
     signal_cooldown_ticks: int | None = Field(None, ge=0, description="ticks a symbol stays quiet after a signal; "
                                               "unset = the served model's spec (8 for models that do not say)")
     batch_size: int = Field(4096, ge=1, le=65_536,

@@ -91,7 +91,8 @@ class ArchiveRecord(Record):
     ts: int
     price: float
     model_version: str
-    score: float = Field(description="model output being explained: predicted next-horizon return / recent volatility")
+    score: float = Field(description="model output being explained; its meaning is the model version's spec "
+                                     "(output), e.g. forecast log forward / trailing realised volatility, centred")
     threshold: float
     direction: Literal["long", "short"]
     feature_names: list[str]
