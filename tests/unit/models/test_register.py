@@ -93,6 +93,9 @@ def test_the_command_registers_lists_and_serves(desk, tmp_path, capsys, monkeypa
     assert main(["model", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [r["version"] for r in listed] == [out["version"]] and listed[0]["architecture"] == f"{DESK}:GRUScore"
+    assert main(["calibrate-alerts", "--version", out["version"], "--sample", "60"]) == 0
+    written = capsys.readouterr().out
+    assert str(registry.search_dirs()[-1]) in written  # beside the registered artifact, not in the package
     monkeypatch.delenv("TICKSCOPE_MODEL_MODULES")
     assert main(["model", "list", "--json"]) == 0
     assert "TICKSCOPE_MODEL_MODULES" not in capsys.readouterr().out  # listing reads metadata, imports nothing
