@@ -12,7 +12,7 @@ PostgreSQL can store ``ts`` and ``schema_version`` and RFC 8785 can write them),
 every string is valid Unicode, it is an ``ArchiveRecord`` of a schema version this
 tickscope knows, validated strictly (no string where a number belongs) with no
 field the schema lacks, its arrays have the shapes the schema describes
-(``window`` and ``attributions`` [T][F], ``attention`` [T], ...), its
+(``window`` and ``attributions`` [T][F], ``attention`` [T] or null, ...), its
 ``signal_id`` is sha256(symbol|ts|model_version), its ``model_version`` is a
 sha256 in hex, its symbol is one ingest accepts (the whole string), and the
 message key (when present) is its symbol (the explain stage keys ``explanations``
@@ -197,7 +197,8 @@ def _is_unicode(s: str) -> bool:
 
 
 def check_shapes(obj: dict) -> None:
-    """The arrays of a validated record agree: [T][F] grids, [T] attention, [G] segments inside [0, T)."""
+    """The arrays of a validated record agree: [T][F] grids, [T] attention (or null: a model without attention),
+    [G] segments inside [0, T)."""
     names, window = obj["feature_names"], obj["window"]
     t, f = len(window), len(names)
     if t == 0 or f == 0:
@@ -207,6 +208,8 @@ def check_shapes(obj: dict) -> None:
         if len(grid) != t or any(len(row) != f for row in grid):
             raise Rejected("bad_shape", f"{field} is not {t} x {f} (feature_names has {f} names)")
     for field, n in (("attention", t), ("feature_attributions", f), ("event_attributions", len(obj["segments"]))):
+        if obj[field] is None and field == "attention":
+            continue
         if len(obj[field]) != n:
             raise Rejected("bad_shape", f"{field} has {len(obj[field])} values, expected {n}")
     for seg in obj["segments"]:

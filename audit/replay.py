@@ -122,6 +122,7 @@ def score_check(obj: dict, model) -> tuple[float, list[str]]:
     """Recompute the score from the archived window; (|delta|, problems)."""
     import torch
 
+    from tickscope.streams.gate import significance
     from tickscope.streams.score import score_one
 
     torch.set_num_threads(1)
@@ -131,11 +132,14 @@ def score_check(obj: dict, model) -> tuple[float, list[str]]:
     problems = []
     if value != archived:
         problems.append(f"score {value!r} recomputed from the window, archived {archived!r}")
-    if float(obj["threshold"]) != model.threshold:
-        problems.append(f"threshold {obj['threshold']} is not model {model.version[:12]}'s {model.threshold}")
-    if not abs(value) > model.threshold:
-        problems.append(f"recomputed score {value:.6g} does not pass the threshold {model.threshold:.6g}")
-    if obj["direction"] != ("long" if value > 0 else "short"):
+    side = model.signal_threshold(obj["direction"])  # the side a signal crossed (one threshold for old models)
+    if float(obj["threshold"]) != side:
+        problems.append(f"threshold {obj['threshold']} is not model {model.version[:12]}'s {side} "
+                        f"for a {obj['direction']} signal")
+    direction = significance(value, model.thresholds, 0)
+    if direction is None:
+        problems.append(f"recomputed score {value:.6g} does not pass the thresholds {model.thresholds}")
+    elif obj["direction"] != direction:
         problems.append(f"direction {obj['direction']} disagrees with the recomputed score {value:.6g}")
     if signal_id_for(obj["symbol"], obj["ts"], obj["model_version"]) != obj["signal_id"]:
         problems.append("signal_id is not sha256(symbol|ts|model_version)")

@@ -44,19 +44,30 @@ def iso(ms) -> str:
 
 
 def _model_card(version: str) -> str | None:
-    """The card of a model version: only a sha256 names a file, and only inside the cards directory."""
+    """The card of a model version: only a sha256 names a file, and only inside a cards directory (the shipped
+    models' and, for a registered model, ``cards`` beside its artifact on the serving search path)."""
     from tickscope.models.card import CARDS_DIR
+    from tickscope.models.registry import search_dirs
 
     if not isinstance(version, str) or not _HEX64.fullmatch(version):
         return None
-    cards = Path(CARDS_DIR).resolve()
-    path = (cards / f"{version}.md").resolve()
-    if path.parent != cards:
-        return None
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        return None
+    for folder in [Path(CARDS_DIR)] + [d / "cards" for d in search_dirs()]:
+        cards = folder.resolve()
+        path = (cards / f"{version}.md").resolve()
+        if path.parent != cards:
+            continue
+        try:
+            return path.read_text(encoding="utf-8")
+        except OSError:
+            continue
+    return None
+
+
+def _attention_html(attention) -> str:
+    if attention is None:
+        return "<p>Temporal attention: none (this model has no attention; its record holds null).</p>"
+    return bars_svg(attention, [f"t={i}" for i in range(len(attention))], "temporal attention (sums to 1)",
+                    signed=False)
 
 
 def _kv_table(d: dict) -> str:
@@ -137,7 +148,7 @@ def _section(rec, obj: dict, outcome, head, proof, cards: dict) -> str:
     version = obj["model_version"]
     card = cards.setdefault(version, _model_card(version))
     card_html = (f"<details><summary>Model card {_e(version[:12])}</summary><pre>{_e(card)}</pre></details>"
-                 if card else f"<p>No model card for {_e(version[:12])} in models/cards.</p>")
+                 if card else f"<p>No model card for {_e(version[:12])} in the cards directories.</p>")
     return (f"<section id='s{_e(obj['signal_id'])}'><h2>{_e(obj['symbol'])} {_e(obj['direction'])} "
             f"at {_e(iso(obj['ts']))} {_status_html(status)}</h2>"
             + _kv_table(head_bits) + (f"<ul class='bad'>{details}</ul>" if details else "")
@@ -146,8 +157,7 @@ def _section(rec, obj: dict, outcome, head, proof, cards: dict) -> str:
               "scale-free features of the last ticks that the model saw.</p>"
             + lines_svg(obj["window"], names, "features per time step")
             + "<h3>Attributions</h3>" + heatmap_svg(obj["attributions"], names, "cell SHAP values [T x F]")
-            + bars_svg(obj["attention"], [f"t={i}" for i in range(len(obj["attention"]))],
-                       "temporal attention (sums to 1)", signed=False)
+            + _attention_html(obj["attention"])
             + bars_svg(obj["event_attributions"], [f"{a}-{b}" for a, b in obj["segments"]],
                        "event (time segment) SHAP")
             + bars_svg(obj["feature_attributions"], names, "feature SHAP")

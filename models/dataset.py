@@ -1,18 +1,29 @@
-"""Training samples from tick series: windows, targets and walk-forward splits.
+"""Training samples from tick series: windows, targets, HAR regressors and walk-forward splits.
 
 Why this module exists: training must see exactly what the streaming worker
-sees, so every window here is produced by ``tickscope.features.window.window_from_history``
-on the same last-HISTORY-ticks slice the worker's ring buffer would hold
-(sizes missing in the source become NaN, as ``tickscope.features.history.advance`` does).
+sees, so every window here is made of the feature rows the model's feature
+function (models.spec) computes on the same trailing prices the worker's ring
+buffer would hold (sizes missing in the source become NaN, as in the worker);
+a row's bits do not depend on how many rows are computed together, so the
+windows equal ``tickscope.features.window.window_from_history`` bit for bit.
 
-Sample k of a source is the window ending at tick ``end[k]`` (stride 1 by
-default) and its target ``forward_return_z(prices, horizon)[end[k]]``: the next
-``horizon``-tick log return in units of vol * sqrt(horizon), clipped to
-+-TARGET_CLIP so a handful of crash days cannot dominate the loss.
+Sample k of a source is the window ending at tick ``end[k]`` (stride 1) and its
+target at that tick (``TARGETS``):
+
+- ``log_vol_ratio`` (the default model's): log(RMS(r_{i+1..i+h}) / vol_i), the
+  next h ticks' realised volatility over the trailing 32-tick volatility of the
+  window's last row; 0 = the next h ticks move like the last 32, +0.69 = twice as
+  much. The forward RMS is floored at ``VOL_FLOOR`` x vol_i (a run of unchanged
+  prices stays finite); clipped to +-3.
+- ``return_z`` (the first model's): the next h-tick log return over vol_i sqrt(h),
+  clipped to +-5.
+
+HAR regressors (the volatility target's baseline, ``har_regressors``): from the
+window's own last 64 prices, so a baseline sees no more than the model.
 
 Split rule (per source, by time, no leakage): the first 70% of samples are
 train, the next 15% validation, the last 15% test. Between splits, samples are
-dropped until the first end tick of the later split is at least GAP = HISTORY +
+dropped until the first end tick of the later split is at least GAP = history +
 horizon ticks after the last end tick of the earlier one, so no window or
 target of one split shares a price with a window or target of the next.
 A source too short to fit a split after its gap leaves that split empty.
@@ -25,10 +36,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from tickscope.contracts.times import iso_utc
-from tickscope.features.window import FEATURE_NAMES, HISTORY, LOOKBACK, VOL_EPS, WINDOW_T, window_from_history
+from tickscope.features.window import HISTORY, LOOKBACK, VOL_EPS, WINDOW_T
+from tickscope.models.spec import DEFAULT_FEATURES, FeatureFunction, feature_function, feature_rows
 
 HORIZON = 8  # ticks ahead the target looks
-TARGET_CLIP = 5.0  # |target| cap, in vol*sqrt(horizon) units
+TARGET_CLIP = 5.0  # |return_z| cap, in vol*sqrt(horizon) units
+VOL_FLOOR = 0.05  # forward / short RMS floor, as a share of the trailing vol
+VOL_TARGET_CLIP = 3.0  # |log_vol_ratio| cap
+HAR_HISTORY = HISTORY  # prices behind each HAR regressor row: the default window's own 64
+HAR_NAMES = ("log_rms1_vol", "log_rms5_vol", "log_rms22_vol", "log_vol_vol63")
 SPLIT_FRACTIONS = (0.70, 0.15, 0.15)
 SPLITS = ("train", "val", "test")
 
@@ -37,23 +53,25 @@ SPLITS = ("train", "val", "test")
 class Samples:
     """Model inputs and targets of one source (or a concatenation of sources)."""
 
-    windows: np.ndarray  # [N, WINDOW_T, F] float32
-    targets: np.ndarray  # [N] float32, clipped forward return z
+    windows: np.ndarray  # [N, T, F] float32
+    targets: np.ndarray  # [N] float32, the clipped target
     end_ts: np.ndarray  # [N] int64 epoch ms of each window's last tick
     end_idx: np.ndarray  # [N] int64 tick index of each window's last tick
+    har: np.ndarray  # [N, 4] float64 HAR regressors (HAR_NAMES)
+    source: np.ndarray  # [N] int64 index of the sample's source (its position in the training sources)
 
     def __len__(self) -> int:
         return len(self.targets)
 
     def take(self, start: int, stop: int) -> "Samples":
-        return Samples(
-            self.windows[start:stop], self.targets[start:stop], self.end_ts[start:stop], self.end_idx[start:stop]
-        )
+        return Samples(*(getattr(self, f)[start:stop] for f in _FIELDS))
+
+
+_FIELDS = ("windows", "targets", "end_ts", "end_idx", "har", "source")
 
 
 def forward_return_z(prices: np.ndarray, horizon: int) -> np.ndarray:
-    """Training target for the window ending at each tick: the next ``horizon``
-    log return over (vol * sqrt(horizon)), NaN where the future is unknown."""
+    """The next ``horizon`` log return over (vol * sqrt(horizon)) at each tick, NaN where the future is unknown."""
     logp = np.log(np.asarray(prices, dtype=np.float64))
     r = np.diff(logp)
     n = len(prices)
@@ -64,6 +82,45 @@ def forward_return_z(prices: np.ndarray, horizon: int) -> np.ndarray:
     return out
 
 
+def forward_log_vol_ratio(prices: np.ndarray, horizon: int) -> np.ndarray:
+    """log(RMS(r_{i+1..i+h}) / vol_i) at each tick (vol_i as in feature row i), floored, NaN where unknown."""
+    r = np.diff(np.log(np.asarray(prices, dtype=np.float64)))
+    out = np.full(len(r) + 1, np.nan)
+    for i in range(LOOKBACK, len(r) + 1 - horizon):
+        vol = np.sqrt(np.mean(r[i - LOOKBACK : i] ** 2)) + VOL_EPS
+        fwd = np.sqrt(np.mean(r[i : i + horizon] ** 2))
+        out[i] = np.log(max(fwd, VOL_FLOOR * vol) / vol)
+    return out
+
+
+TARGETS = {  # name -> (function of (prices, horizon), clip, what the score forecasts)
+    "log_vol_ratio": (forward_log_vol_ratio, VOL_TARGET_CLIP,
+                      "log(realised vol of the next {h} ticks / vol of the last 32 ticks)"),
+    "return_z": (forward_return_z, TARGET_CLIP, "forward {h}-tick log return / (vol * sqrt({h}))"),
+}
+
+
+def target_values(prices, horizon: int, target: str) -> np.ndarray:
+    fn, clip, _ = TARGETS[target]
+    return np.clip(fn(prices, horizon), -clip, clip)
+
+
+def har_regressors(prices: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """[len(ends), 4]: from the HAR_HISTORY prices ending at each tick, relative to vol = RMS of the last 32
+    returns (scale-free, so one pooled fit serves every asset): log RMS of the last 1, 5, 22 returns over vol
+    (Corsi's daily / weekly / monthly terms, in ticks; floored at VOL_FLOOR x vol) and log(vol / RMS of all
+    63 returns) (the long level: volatility mean-reverts)."""
+    r = np.diff(np.log(np.asarray(prices, dtype=np.float64)))
+    spans = np.lib.stride_tricks.sliding_window_view(r, HAR_HISTORY - 1)[np.asarray(ends) - (HAR_HISTORY - 1)]
+    vol = np.sqrt(np.mean(spans[:, -LOOKBACK:] ** 2, axis=1)) + VOL_EPS
+
+    def rms(k):
+        return np.maximum(np.sqrt(np.mean(spans[:, -k:] ** 2, axis=1)), VOL_FLOOR * vol)
+
+    long = np.sqrt(np.mean(spans**2, axis=1)) + VOL_EPS
+    return np.column_stack([np.log(rms(1) / vol), np.log(rms(5) / vol), np.log(rms(22) / vol), np.log(vol / long)])
+
+
 def tick_arrays(rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(prices, sizes with NaN for missing, ts ms) as float64/float64/int64 arrays."""
     prices = np.array([r.price for r in rows], dtype=np.float64)
@@ -72,25 +129,28 @@ def tick_arrays(rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return prices, sizes, ts
 
 
-def build_samples(rows, horizon: int = HORIZON, stride: int = 1) -> Samples:
-    """Slide ``window_from_history`` over a series: one sample per end tick with a known target."""
+def history_of(ff: FeatureFunction, window_t: int) -> int:
+    """Ticks behind one full window: T feature rows of ``row_span`` prices each, overlapping."""
+    return window_t + ff.row_span - 1
+
+
+def build_samples(rows, horizon: int = HORIZON, target: str = "log_vol_ratio", source: int = 0,
+                  features: str = DEFAULT_FEATURES, window_t: int = WINDOW_T) -> Samples:
+    """One sample per end tick with a full window, a known target and HAR_HISTORY prices behind it."""
+    ff = feature_function(features)
     prices, sizes, ts = tick_arrays(rows)
-    target = forward_return_z(prices, horizon)
-    ends = [i for i in range(HISTORY - 1, len(prices), stride) if np.isfinite(target[i])]
-    if not ends:
-        n_feat = len(FEATURE_NAMES)
-        return Samples(
-            np.zeros((0, WINDOW_T, n_feat), np.float32),
-            np.zeros(0, np.float32),
-            np.zeros(0, np.int64),
-            np.zeros(0, np.int64),
-        )
-    windows = np.stack(
-        [window_from_history(prices[i - HISTORY + 1 : i + 1], sizes[i - HISTORY + 1 : i + 1]) for i in ends]
-    )
-    end_idx = np.asarray(ends, dtype=np.int64)
-    targets = np.clip(target[end_idx], -TARGET_CLIP, TARGET_CLIP).astype(np.float32)
-    return Samples(windows.astype(np.float32), targets, ts[end_idx], end_idx)
+    y = target_values(prices, horizon, target)
+    first = max(history_of(ff, window_t), HAR_HISTORY) - 1
+    ends = np.asarray([i for i in range(first, len(prices)) if np.isfinite(y[i])], dtype=np.int64)
+    if not len(ends):
+        return Samples(np.zeros((0, window_t, len(ff.feature_names)), np.float32), np.zeros(0, np.float32),
+                       np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, len(HAR_NAMES))),
+                       np.zeros(0, np.int64))
+    frows = feature_rows(ff, prices, sizes)  # row j belongs to tick j + row_span - 1
+    first_row = ends - (ff.row_span - 1) - (window_t - 1)
+    windows = frows[first_row[:, None] + np.arange(window_t)[None, :]]
+    return Samples(np.ascontiguousarray(windows, dtype=np.float32), y[ends].astype(np.float32), ts[ends], ends,
+                   har_regressors(prices, ends), np.full(len(ends), source, dtype=np.int64))
 
 
 def split_bounds(end_idx: np.ndarray, gap: int) -> dict[str, tuple[int, int]]:
@@ -118,9 +178,9 @@ def iso(ms: int) -> str:
     return iso_utc(ms, timespec="seconds")
 
 
-def split_source(samples: Samples, horizon: int = HORIZON) -> tuple[dict[str, Samples], dict]:
+def split_source(samples: Samples, horizon: int = HORIZON, history: int = HISTORY) -> tuple[dict[str, Samples], dict]:
     """Split one source's samples; returns the parts and a JSON-able description."""
-    bounds = split_bounds(samples.end_idx, HISTORY + horizon)
+    bounds = split_bounds(samples.end_idx, history + horizon)
     parts, info = {}, {}
     for name in SPLITS:
         part = samples.take(*bounds[name])
@@ -134,6 +194,4 @@ def split_source(samples: Samples, horizon: int = HORIZON) -> tuple[dict[str, Sa
 def concat(parts: list[Samples]) -> Samples:
     """Concatenate samples in the given (deterministic) order."""
     parts = [p for p in parts if len(p)] or parts[:1]
-    return Samples(
-        *(np.concatenate([getattr(p, f) for p in parts]) for f in ("windows", "targets", "end_ts", "end_idx"))
-    )
+    return Samples(*(np.concatenate([getattr(p, f) for p in parts]) for f in _FIELDS))

@@ -1,5 +1,8 @@
-"""Held-out evaluation of a score against honest baselines, with bootstrap CIs.
+"""Evaluation primitives: directional accuracy, IC, hit rate, ridge, block bootstrap.
 
+models.skill builds the held-out skill report of a model from these (model
+minus the best trivial baseline, paired intervals); ``evaluate_scores`` is the
+per-predictor form with which the first model's card (4af871cc...) was made.
 Every predictor maps a [T, F] window to a score; a score's sign is its
 direction call. Metrics, all on the same test samples:
 
@@ -14,10 +17,6 @@ direction call. Metrics, all on the same test samples:
 - ``mse``: mean squared error vs the clipped target, only for predictors that
   forecast in target units (zero, drift, ridge, model); momentum is a signal, not a forecast.
 
-Baselines: zero (no call), drift (the training-mean target: "always up" in a
-rising market, which is what a model that only learned the drift would say),
-momentum (mom_8 of the last row), ridge on the flattened window.
-
 CIs: 95% percentile intervals from a seeded circular block bootstrap over the
 concatenated test samples (block = BLOCK samples). Blocks, not single samples,
 because consecutive targets share horizon-1 of their horizon returns; note
@@ -28,13 +27,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from tickscope.features.window import FEATURE_NAMES
 from tickscope.stats import spearman
 
 N_BOOT = 1000
 BLOCK = 32  # samples per bootstrap block (4x the 8-tick target overlap)
 RIDGE_LAMBDAS = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0)
-MOM_COL = FEATURE_NAMES.index("mom_8")
 
 
 def directional_accuracy(score: np.ndarray, target: np.ndarray) -> float:
@@ -83,25 +80,6 @@ def ridge_predictor(train, val):
     return (lambda s: flat(s) @ w + b), {"lambda": lam, "features": "flattened window [T*F]"}
 
 
-def baseline_predictors(train, val) -> tuple[dict, dict]:
-    """Score functions of the honest baselines and their descriptions."""
-    ridge, ridge_info = ridge_predictor(train, val)
-    drift = float(np.mean(train.targets)) if len(train) else 0.0
-    predictors = {
-        "zero": lambda s: np.zeros(len(s)),
-        "drift": lambda s: np.full(len(s), drift),
-        "momentum": lambda s: s.windows[:, -1, MOM_COL].astype(np.float64),
-        "ridge": ridge,
-    }
-    info = {
-        "zero": "always 0 (no call)",
-        "drift": f"always the training mean target {drift:.4f}",
-        "momentum": "mom_8 of the last window row",
-        "ridge": ridge_info,
-    }
-    return predictors, info
-
-
 def point_metrics(score: np.ndarray, target: np.ndarray, threshold: float, forecast: bool) -> dict:
     hr, n_sig = hit_rate(score, target, threshold)
     out = {
@@ -148,32 +126,3 @@ def _ci(values: list[float]) -> list[float] | None:
     if len(v) < 0.5 * N_BOOT:  # undefined in most resamples: no interval
         return None
     return [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))]
-
-
-def evaluate_model(model_score, splits: dict, quantile: float, seed: int) -> dict:
-    """Model vs zero/momentum/ridge on the test split; ``model_score(samples) -> [N]``."""
-    predictors, info = baseline_predictors(splits["train"], splits["val"])
-    predictors["model"] = model_score
-    thresholds = {name: significance_threshold(f(splits["train"]), quantile) for name, f in predictors.items()}
-    test = splits["test"]
-    scores = {name: np.asarray(f(test), dtype=np.float64) for name, f in predictors.items()}
-    metrics = evaluate_scores(scores, test.targets, thresholds, {"zero", "drift", "ridge", "model"}, seed)
-    return {
-        "split": "test",
-        "n_test": len(test),
-        "target_up_share": float(np.mean(test.targets > 0)) if len(test) else None,
-        "score_up_share": {n: _up_shares(s, thresholds[n]) for n, s in scores.items()},
-        "bootstrap": {"n": N_BOOT, "block": BLOCK, "seed": seed, "ci": "95% percentile"},
-        "thresholds": thresholds,
-        "baselines": info,
-        "predictors": metrics,
-    }
-
-
-def _up_shares(score: np.ndarray, threshold: float) -> dict:
-    """Share of up calls overall and among significant signals: shows a model that only learned drift."""
-    sig = score[np.abs(score) > threshold]
-    return {
-        "all": float(np.mean(score > 0)) if len(score) else None,
-        "significant": float(np.mean(sig > 0)) if len(sig) else None,
-    }

@@ -1,8 +1,9 @@
-"""The signal model: an LSTM over a [T][F] feature window with temporal attention.
+"""The AttentionLSTM: an LSTM over a [T][F] feature window with temporal attention.
 
-score = predicted log return over the next ``horizon`` ticks, in units of the
-recent per-tick volatility times sqrt(horizon) (a z-score: 1.0 means a move of
-one typical horizon-sized swing). Positive = up.
+What its score means is the artifact's (``output`` in its spec, models.spec): the
+default model forecasts the log ratio of the next 8 ticks' realised volatility to
+the last 32 ticks', minus its training mean (positive = volatility up); the first
+model (4af871cc...) forecast the next 8-tick return in volatility units.
 
 Attention (Bahdanau-style additive scoring, softmax over the T hidden states)
 is returned by ``forward`` so every explanation can carry it; it is a view of
@@ -36,11 +37,12 @@ class AttentionLSTM(nn.Module):
         return score, attention
 
 
-def scores_and_attention(net, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def scores_and_attention(net, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``AttentionLSTM.forward`` with its head written as flat matrix products (addmm, in-place tanh,
     mv, bmm): the same operations in the same order, so the same floats (tested bit for bit against
     ``net(x)``), ~5% faster per explanation because it skips the 3-D Linear and einsum dispatch.
-    Any other model (test doubles, wrappers) is simply called."""
+    Any other model (the TCN, a desk's own, test doubles) is simply called: it returns
+    ``(score [B], attention [B, T] or None)``."""
     if not isinstance(net, AttentionLSTM):
         return net(x)
     states, _ = net.lstm(x)

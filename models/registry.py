@@ -1,9 +1,11 @@
 """Model artifacts named by the sha256 of their bytes, never overwritten.
 
 An artifact is one safetensors file: the weights, the explainer baseline
-window (``explain.baseline``), and string metadata (architecture, feature
-names, significance threshold, training data, metrics). safetensors holds no
-code, so loading never executes anything (unlike pickle).
+window (``explain.baseline``), and string metadata: the architecture
+(models.architecture), the spec (models.spec: window length, feature function,
+output, thresholds, cooldown), training data and metrics. safetensors holds no
+code, so loading runs nothing from the artifact (unlike pickle); the class it
+names is installed code, and only what ``models.architecture`` allows.
 
 Search path: the artifacts shipped in this package, then
 ``$TICKSCOPE_DATA_DIR/models``. ``DEFAULT`` in the package names the default.
@@ -21,10 +23,13 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
+from torch import nn
 
+from tickscope.models.architecture import ArchitectureError, architecture_of, build, legacy_architecture
 from tickscope.models.lstm import AttentionLSTM
+from tickscope.models.spec import FeatureFunction, ModelSpec, SpecError
 
-ARTIFACT_SCHEMA_VERSION = 1
+ARTIFACT_SCHEMA_VERSION = 2  # 1: an AttentionLSTM with one symmetric threshold (read, never written)
 PACKAGE_DIR = Path(__file__).resolve().parent / "artifacts"
 BASELINE_KEY = "explain.baseline"
 
@@ -36,9 +41,13 @@ class ModelError(Exception):
 @dataclass(frozen=True)
 class LoadedModel:
     version: str
-    net: AttentionLSTM
+    net: nn.Module  # forward: [B, T, F] -> (score [B], attention [B, T] or None)
     meta: dict
     baseline: torch.Tensor  # [T, F] reference window for explanations
+
+    @property
+    def spec(self) -> ModelSpec:
+        return ModelSpec.from_meta(self.meta)
 
     @property
     def threshold(self) -> float:
@@ -66,6 +75,29 @@ class LoadedModel:
     @property
     def window_t(self) -> int:
         return int(self.meta["window_t"])
+
+    @property
+    def features(self) -> FeatureFunction:
+        """The feature function the model was trained on (the detect stage computes rows with it)."""
+        return self.spec.features
+
+    @property
+    def history(self) -> int:
+        """Ticks kept per symbol: T feature rows' worth."""
+        return self.spec.history
+
+    @property
+    def cooldown(self) -> int:
+        """The spec's cooldown in ticks (``TICKSCOPE_SIGNAL_COOLDOWN_TICKS`` overrides it when set)."""
+        return self.spec.cooldown
+
+    @property
+    def has_attention(self) -> bool:
+        return self.spec.attention
+
+    @property
+    def architecture(self) -> dict:
+        return architecture_of(self.meta)
 
 
 def search_dirs() -> list[Path]:
@@ -108,15 +140,25 @@ def artifact_path(version: str) -> Path:
     raise ModelError(f"model version {version} not found in {', '.join(str(d) for d in search_dirs())}")
 
 
-def serialize(net: AttentionLSTM, baseline: torch.Tensor, meta: dict) -> bytes:
-    """Deterministic bytes for an artifact (sorted tensors, sorted JSON metadata)."""
+def serialize(net: nn.Module, baseline: torch.Tensor, meta: dict) -> bytes:
+    """Deterministic bytes for an artifact (sorted tensors, sorted JSON metadata).
+
+    ``meta["architecture"]`` names the module class and its constructor arguments; an AttentionLSTM
+    without one is recorded as such."""
     tensors = {k: v.detach().contiguous().clone() for k, v in sorted(net.state_dict().items())}
     tensors[BASELINE_KEY] = baseline.detach().float().contiguous().clone()
-    full = dict(meta, schema_version=ARTIFACT_SCHEMA_VERSION, hidden=net.hidden, n_features=net.n_features)
+    arch = meta.get("architecture")
+    if arch is None:
+        if not isinstance(net, AttentionLSTM):
+            raise ModelError("meta['architecture'] is required for a model other than the AttentionLSTM")
+        arch = legacy_architecture({"n_features": net.n_features, "hidden": net.hidden})
+    full = dict(meta, schema_version=ARTIFACT_SCHEMA_VERSION, architecture=arch, n_features=int(baseline.shape[-1]))
+    if hasattr(net, "hidden"):
+        full["hidden"] = int(net.hidden)
     return st_save(tensors, metadata={"tickscope": json.dumps(full, sort_keys=True)})
 
 
-def save(net: AttentionLSTM, baseline: torch.Tensor, meta: dict, directory: Path) -> str:
+def save(net: nn.Module, baseline: torch.Tensor, meta: dict, directory: Path) -> str:
     """Write the artifact as <sha256>.safetensors (never overwriting) and return the version."""
     blob = serialize(net, baseline, meta)
     version = hashlib.sha256(blob).hexdigest()
@@ -148,9 +190,21 @@ def read_meta(path: Path) -> dict:
 
 
 def load(version: str | None = None) -> LoadedModel:
-    """Load a model by version (sha256); None loads the shipped default."""
+    """Load a model by version (sha256) from the search path; None loads the shipped default."""
     version = version or default_version()
-    path = artifact_path(version)
+    return _load(artifact_path(version), version)
+
+
+def load_file(path: Path) -> LoadedModel:
+    """Load the artifact at ``path``, which must be named by its sha256 (``<version>.safetensors``)."""
+    path = Path(path)
+    try:
+        return _load(path, path.stem)
+    except OSError as exc:
+        raise ModelError(f"model artifact {path} cannot be read ({exc.strerror})") from exc
+
+
+def _load(path: Path, version: str) -> LoadedModel:
     blob = path.read_bytes()
     actual = hashlib.sha256(blob).hexdigest()
     if actual != version:
@@ -166,10 +220,19 @@ def load(version: str | None = None) -> LoadedModel:
     except SafetensorError as exc:
         raise ModelError(f"model artifact {path} is corrupt: {exc}") from exc
     try:
+        spec = ModelSpec.from_meta(meta)
+        arch = architecture_of(meta)
+        net = build(arch)
+    except (ArchitectureError, SpecError, KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"model artifact {path}: {exc}") from exc
+    try:
         baseline = tensors.pop(BASELINE_KEY)
-        net = AttentionLSTM(int(meta["n_features"]), int(meta["hidden"]))
         net.load_state_dict(tensors, strict=True)
     except (KeyError, ValueError, RuntimeError) as exc:
-        raise ModelError(f"model artifact {path} does not match the AttentionLSTM architecture: {exc}") from exc
+        raise ModelError(f"model artifact {path} does not match its architecture "
+                         f"{arch.get('class') or arch.get('entry_point')}: {exc}") from exc
+    if tuple(baseline.shape) != (spec.window_t, len(spec.feature_names)):
+        raise ModelError(f"model artifact {path}: baseline window {tuple(baseline.shape)} is not "
+                         f"[T={spec.window_t}, F={len(spec.feature_names)}]")
     net.eval()
     return LoadedModel(version=version, net=net, meta=meta, baseline=baseline)

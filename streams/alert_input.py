@@ -109,13 +109,16 @@ def _check_shapes(record: ArchiveRecord, expected: Expected) -> None:
         if len(rows) != t or any(len(row) != f for row in rows):
             raise Rejected("bad_shape", f"{name} must be [{t}][{f}]")
     for name, n in (("feature_attributions", f), ("event_attributions", g), ("segments", g), ("attention", t)):
+        if name == "attention" and record.attention is None:  # a model without attention
+            continue
         if len(getattr(record, name)) != n:
             raise Rejected("bad_shape", f"{name} must have {n} entries, has {len(getattr(record, name))}")
 
 
 def _check_numbers(record: ArchiveRecord) -> None:
     arrays = {name: getattr(record, name) for name in ("window", "attributions", "feature_attributions",
-                                                       "event_attributions", "attention")}
+                                                       "event_attributions", "attention")
+              if getattr(record, name) is not None}
     scalars = {name: getattr(record, name) for name in ("price", "score", "threshold", "base_value",
                                                         "additivity_error")}
     if record.attention_shap_spearman is not None:

@@ -27,7 +27,6 @@ import numpy as np
 from tickscope.contracts.dead_letters import Source, dead_letter
 from tickscope.contracts.records import DeadLetter, Signal
 from tickscope.contracts.times import now_ms as wall_clock_ms
-from tickscope.features.window import HISTORY, ROW_SPAN, WINDOW_T, rows_from_price_windows
 from tickscope.streams import score
 from tickscope.streams.gate import gate_windows
 from tickscope.streams.ingest import MIN_TS_MS
@@ -79,13 +78,17 @@ class BatchOutcome:
 
 
 class SignalDetector:
-    """Per-symbol windows plus the model: raw tick batches in, significant signals out."""
+    """Per-symbol windows plus the model: raw tick batches in, significant signals out.
 
-    def __init__(self, model, cooldown_ticks: int, max_message_bytes: int, max_array_bytes: int | None = None,
+    The windows follow the model's spec (its window length T and feature function); ``cooldown_ticks``
+    None takes the spec's cooldown."""
+
+    def __init__(self, model, cooldown_ticks: int | None, max_message_bytes: int, max_array_bytes: int | None = None,
                  capacity: int = 100_000):
-        self.model, self.cooldown_ticks = model, cooldown_ticks
+        self.model = model
+        self.cooldown_ticks = model.cooldown if cooldown_ticks is None else cooldown_ticks
         self.decoder = BatchDecoder(max_message_bytes, max_array_bytes or max_message_bytes)
-        self.windows = SymbolWindows(capacity)
+        self.windows = SymbolWindows(capacity, model.features, model.window_t)
 
     def process(self, batch: Batch, now_ms: int) -> BatchOutcome:
         """``now_ms`` stamps the signals' ``scored_at``; a tick's ts is checked against the wall clock."""
@@ -143,7 +146,7 @@ class SignalDetector:
         w = self.windows
         a_rows = rows[accepted]
         prices, sizes, has_row = _append(w, a_rows, cols.price[accepted], cols.size[accepted])
-        feature_rows = rows_from_price_windows(prices, sizes)  # one call for every new row of the batch
+        feature_rows = w.rows_fn(prices, sizes)  # one call for every new row of the batch
         r_ticks = accepted[has_row]
         if not len(r_ticks):
             return
@@ -203,21 +206,22 @@ def _segments(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def _append(w: SymbolWindows, a_rows: np.ndarray, price: np.ndarray, size: np.ndarray):
-    """Append accepted ticks (arrival order) to their rings; each tick's trailing ROW_SPAN prices and sizes."""
+    """Append accepted ticks (arrival order) to their rings; each tick's trailing row_span prices and sizes."""
+    history, row_span = w.history, w.row_span
     order = np.argsort(a_rows, kind="stable")
     uniq, run, rank = _segments(a_rows[order])
     counts = np.bincount(run)
-    base = np.concatenate([[0], np.cumsum(HISTORY + counts)[:-1]])  # [saved HISTORY | new ticks] per symbol
-    flat_p, flat_s = np.empty(int(base[-1] + HISTORY + counts[-1])), np.empty(int(base[-1] + HISTORY + counts[-1]))
-    saved = base[:, None] + np.arange(HISTORY)
+    base = np.concatenate([[0], np.cumsum(history + counts)[:-1]])  # [saved history | new ticks] per symbol
+    flat_p, flat_s = np.empty(int(base[-1] + history + counts[-1])), np.empty(int(base[-1] + history + counts[-1]))
+    saved = base[:, None] + np.arange(history)
     flat_p[saved], flat_s[saved] = w.prices[uniq], w.sizes[uniq]
-    pos = base[run] + HISTORY + rank
+    pos = base[run] + history + rank
     flat_p[pos], flat_s[pos] = price[order], size[order]
-    has_row = np.minimum(w.n_prices[a_rows[order]], HISTORY) + rank + 1 >= ROW_SPAN
-    span = pos[has_row][:, None] + np.arange(-(ROW_SPAN - 1), 1)
-    tail = (base + HISTORY + counts)[:, None] + np.arange(-HISTORY, 0)
+    has_row = np.minimum(w.n_prices[a_rows[order]], history) + rank + 1 >= row_span
+    span = pos[has_row][:, None] + np.arange(-(row_span - 1), 1)
+    tail = (base + history + counts)[:, None] + np.arange(-history, 0)
     w.prices[uniq], w.sizes[uniq] = flat_p[tail], flat_s[tail]
-    w.n_prices[uniq] = np.minimum(HISTORY, w.n_prices[uniq] + counts)
+    w.n_prices[uniq] = np.minimum(history, w.n_prices[uniq] + counts)
     keep = np.zeros(len(a_rows), dtype=bool)
     keep[order[has_row]] = True  # which ticks (arrival order) have a feature row
     arrival = np.argsort(order[has_row], kind="stable")  # their trailing spans, back to arrival order
@@ -226,18 +230,19 @@ def _append(w: SymbolWindows, a_rows: np.ndarray, price: np.ndarray, size: np.nd
 
 def _push_rows(w: SymbolWindows, r_rows: np.ndarray, new_rows: np.ndarray):
     """Push feature rows (arrival order) into the symbols' row rings; the [T, F] windows that are now full."""
+    t = w.window_t
     order = np.argsort(r_rows, kind="stable")
     uniq, run, rank = _segments(r_rows[order])
     counts = np.bincount(run)
-    base = np.concatenate([[0], np.cumsum(WINDOW_T + counts)[:-1]])
-    flat = np.empty((int(base[-1] + WINDOW_T + counts[-1]), new_rows.shape[1]), dtype=np.float32)
-    flat[base[:, None] + np.arange(WINDOW_T)] = w.rows[uniq]
-    pos = base[run] + WINDOW_T + rank
+    base = np.concatenate([[0], np.cumsum(t + counts)[:-1]])
+    flat = np.empty((int(base[-1] + t + counts[-1]), new_rows.shape[1]), dtype=np.float32)
+    flat[base[:, None] + np.arange(t)] = w.rows[uniq]
+    pos = base[run] + t + rank
     flat[pos] = new_rows[order]
-    full = w.n_rows[r_rows[order]] + rank + 1 >= WINDOW_T
-    windows_sorted = flat[pos[full][:, None] + np.arange(-(WINDOW_T - 1), 1)]
-    w.rows[uniq] = flat[(base + WINDOW_T + counts)[:, None] + np.arange(-WINDOW_T, 0)]
-    w.n_rows[uniq] = np.minimum(WINDOW_T, w.n_rows[uniq] + counts)
+    full = w.n_rows[r_rows[order]] + rank + 1 >= t
+    windows_sorted = flat[pos[full][:, None] + np.arange(-(t - 1), 1)]
+    w.rows[uniq] = flat[(base + t + counts)[:, None] + np.arange(-t, 0)]
+    w.n_rows[uniq] = np.minimum(t, w.n_rows[uniq] + counts)
     ready = np.zeros(len(r_rows), dtype=bool)
     ready[order[full]] = True
     arrival = np.argsort(order[full], kind="stable")  # windows back to arrival order

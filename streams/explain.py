@@ -68,7 +68,7 @@ def archive_record(signal: Signal, expl: Explanation, config: ExplainConfig, see
         segments=[list(s) for s in expl.segments],
         feature_attributions=expl.features.tolist(),
         base_value=expl.base_value,
-        attention=expl.attention.tolist(),
+        attention=None if expl.attention is None else expl.attention.tolist(),
         attention_shap_spearman=expl.attention_shap_spearman,
         additivity_error=additivity_error(expl.base_value, expl.cells, signal.score),
         explainer=Explainer(method=METHOD, params=config.params(baseline_hash), seed=seed),

@@ -35,9 +35,9 @@ def tick_messages(symbol: str, rows, first_offset: int = 0) -> list[Message]:
     return [Message(key, tick_json(symbol, r), 0, first_offset + i) for i, r in enumerate(rows)]
 
 
-def detect(messages: list[Message], model, cooldown: int = 8, max_message_bytes: int = 4096,
+def detect(messages: list[Message], model, cooldown: int | None = None, max_message_bytes: int = 4096,
            batch_size: int = 256, now_ms: int = 0, topic: str = OFFLINE_TOPIC) -> Detected:
-    """Run the detect stage over ``messages`` in batches of ``batch_size``."""
+    """Run the detect stage over ``messages`` in batches of ``batch_size`` (``cooldown`` None: the model's spec)."""
     detector = SignalDetector(model, cooldown, max_message_bytes, capacity=max(1, len({m.key for m in messages})))
     out = Detected()
     for start in range(0, len(messages), batch_size):
@@ -56,6 +56,6 @@ def explain_all(signals: list[Signal], model, config: ExplainConfig = ExplainCon
             for s in signals]
 
 
-def explain_series(model, rows, symbol: str, cooldown: int = 8) -> list[ArchiveRecord]:
+def explain_series(model, rows, symbol: str, cooldown: int | None = None) -> list[ArchiveRecord]:
     """Real archive records of one tick series: detect, then explain every signal."""
     return explain_all(detect(tick_messages(symbol, rows), model, cooldown).signals, model)

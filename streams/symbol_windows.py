@@ -1,7 +1,7 @@
 """Every symbol's recent ticks and feature rows, held as arrays so a whole batch updates them at once.
 
-Per symbol (one row of each array): the last HISTORY prices and sizes (NaN =
-no size), the last WINDOW_T feature rows, the ts of the last accepted tick,
+Per symbol (one row of each array): the last ``history`` prices and sizes (NaN =
+no size), the last ``window_t`` feature rows, the ts of the last accepted tick,
 the offset of the last applied message in its ticks partition, the ticks of
 cooldown left, and that partition. A symbol's row is found through ``index``.
 
@@ -15,13 +15,18 @@ The changelog form of a symbol (``state_of`` / ``load``) is the dict
 ``{"last_ts", "prices", "sizes", "cooldown"}`` (sizes null where unknown);
 feature rows are recomputed from the prices when loaded, with the same
 function that computed them, so they are bit-identical.
+
+Sizes follow the model served (its spec, models.spec): ``window_t`` rows of
+the feature function ``features`` (``rows``, ``row_span``, ``feature_names``),
+so ``history = window_t + row_span - 1`` prices; the defaults are the shipped
+models' (T = 32 rows of ``tickscope.features.window``, 64 prices).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from tickscope.features.window import FEATURE_NAMES, HISTORY, ROW_SPAN, WINDOW_T, feature_rows
+from tickscope.features.window import FEATURE_NAMES, ROW_SPAN, WINDOW_T, rows_from_price_windows
 
 NO_TS = np.iinfo(np.int64).min  # last_ts of a symbol with no accepted tick yet
 GROW = 1024  # rows added at a time, up to the capacity
@@ -30,10 +35,15 @@ GROW = 1024  # rows added at a time, up to the capacity
 class SymbolWindows:
     """Array-backed per-symbol state with least-recently-seen eviction beyond ``capacity`` symbols."""
 
-    def __init__(self, capacity: int):
+    def __init__(self, capacity: int, features=None, window_t: int = WINDOW_T):
         if capacity < 1:
             raise ValueError("capacity must be at least 1 symbol")
         self.capacity = capacity
+        self.rows_fn = features.rows if features is not None else rows_from_price_windows
+        self.row_span = features.row_span if features is not None else ROW_SPAN
+        self.n_features = len(features.feature_names) if features is not None else len(FEATURE_NAMES)
+        self.window_t = window_t
+        self.history = window_t + self.row_span - 1
         self.index: dict[str, int] = {}
         self.names: list[str | None] = []
         self.seen = np.zeros(0, dtype=np.int64)  # batch counter at which each row was last seen
@@ -46,7 +56,7 @@ class SymbolWindows:
     # ---- rows ----------------------------------------------------------------------------------------
     def _alloc(self, n: int) -> None:
         old = len(self.names)
-        f = len(FEATURE_NAMES)
+        f = self.n_features
 
         def grow(name, fill, tail=(), dtype=np.float64):
             a = np.full((n, *tail), fill, dtype=dtype)
@@ -54,10 +64,10 @@ class SymbolWindows:
                 a[:old] = getattr(self, name)
             setattr(self, name, a)
 
-        grow("prices", np.nan, (HISTORY,))
-        grow("sizes", np.nan, (HISTORY,))
+        grow("prices", np.nan, (self.history,))
+        grow("sizes", np.nan, (self.history,))
         grow("n_prices", 0, (), np.int64)
-        grow("rows", 0, (WINDOW_T, f), np.float32)
+        grow("rows", 0, (self.window_t, f), np.float32)
         grow("n_rows", 0, (), np.int64)
         grow("last_ts", NO_TS, (), np.int64)
         grow("applied", -1, (), np.int64)
@@ -145,11 +155,11 @@ class SymbolWindows:
     def state_of(self, symbol: str) -> tuple[int, int, dict]:
         """(partition, applied offset, changelog state) of one symbol."""
         r = self.index[symbol]
-        k = int(self.n_prices[r])
-        sizes = self.sizes[r, HISTORY - k:]
+        k, h = int(self.n_prices[r]), self.history
+        sizes = self.sizes[r, h - k:]
         return int(self.partition[r]), int(self.applied[r]), {
             "last_ts": None if self.last_ts[r] == NO_TS else int(self.last_ts[r]),
-            "prices": self.prices[r, HISTORY - k:].tolist(),
+            "prices": self.prices[r, h - k:].tolist(),
             "sizes": [None if s != s else float(s) for s in sizes.tolist()],
             "cooldown": int(self.cooldown[r]),
         }
@@ -158,19 +168,27 @@ class SymbolWindows:
         """Restore one symbol from its changelog state (replaces whatever the row held)."""
         r = int(self.rows_of([symbol])[0])
         self._reset([r])
-        prices = np.asarray(state.get("prices") or [], dtype=np.float64)[-HISTORY:]
+        h, t = self.history, self.window_t
+        prices = np.asarray(state.get("prices") or [], dtype=np.float64)[-h:]
         sizes = np.asarray([np.nan if s is None else s for s in (state.get("sizes") or [])],
-                           dtype=np.float64)[-HISTORY:]
+                           dtype=np.float64)[-h:]
         k = len(prices)
         if k:
-            self.prices[r, HISTORY - k:] = prices
-            self.sizes[r, HISTORY - k:] = sizes
+            self.prices[r, h - k:] = prices
+            self.sizes[r, h - k:] = sizes
         self.n_prices[r] = k
-        if k >= ROW_SPAN:
-            rows = feature_rows(prices, sizes)[-WINDOW_T:]
-            self.rows[r, WINDOW_T - len(rows):] = rows
+        if k >= self.row_span:
+            rows = self._feature_rows(prices, sizes)[-t:]
+            self.rows[r, t - len(rows):] = rows
             self.n_rows[r] = len(rows)
         self.last_ts[r] = NO_TS if state.get("last_ts") is None else int(state["last_ts"])
         self.applied[r] = applied_offset
         self.cooldown[r] = int(state.get("cooldown", 0))
         self.partition[r] = partition
+
+    def _feature_rows(self, prices: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+        """Feature rows of every tick with ``row_span`` prices behind it (contiguous float64 rows, as the
+        detect stage passes them, so the bits equal the rows it computed live)."""
+        span = np.lib.stride_tricks.sliding_window_view(prices, self.row_span)
+        size_span = np.lib.stride_tricks.sliding_window_view(sizes, self.row_span)
+        return self.rows_fn(span, size_span)

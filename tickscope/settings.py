@@ -42,7 +42,10 @@ class Settings(BaseSettings):
     app_id: str = "tickscope"
     worker_agents: str = Field("detect,explain,alert", description="agents this worker runs, comma separated")
     model_version: str | None = Field(None, description="sha256 of the model artifact; None = shipped default")
-    signal_cooldown_ticks: int = Field(8, ge=0, description="ticks a symbol stays quiet after a signal")
+    model_modules: str = Field("", description="top-level packages, comma separated, whose torch module classes a "
+                                               "model artifact may name (besides tickscope's and entry points)")
+    signal_cooldown_ticks: int | None = Field(None, ge=0, description="ticks a symbol stays quiet after a signal; "
+                                              "unset = the served model's spec (8 for models that do not say)")
     batch_size: int = Field(4096, ge=1, le=65_536,
                             description="max tick messages the detect stage takes from one fetch (one batch)")
     checkpoint_interval_s: float = Field(0.5, gt=0, description="detect: seconds between saving the window state "
@@ -94,15 +97,17 @@ class Settings(BaseSettings):
     alert_window_signals: int = Field(12, ge=2, description="sliding window of recent signals per symbol / '*'")
     alert_js_feature: float = Field(0.15, gt=0, le=1,
                                     description="Jensen-Shannon (bits) of mean feature shares vs reference")
-    alert_js_segment: float = Field(0.056, gt=0, le=1,
+    alert_js_segment: float = Field(0.15, gt=0, le=1,
                                     description="Jensen-Shannon (bits) of mean segment shares vs reference")
     alert_rearm_fraction: float = Field(0.5, gt=0, le=1,
                                         description="re-arm when the value falls below this x threshold")
     alert_cooldown_signals: int = Field(32, ge=0, description="signals after an alert before the same detector re-arms")
-    alert_rank_margin: float = Field(0.35, ge=0, le=1,
+    alert_rank_margin: float = Field(0.54, ge=0, le=1,
                                      description="share a new top feature must lead the reference top by")
     alert_cusum_k: float = Field(0.5, ge=0, description="CUSUM allowance, sigmas (half the shift detected)")
-    alert_cusum_h: float = Field(10.0, gt=0, description="CUSUM decision interval, sigmas")
+    alert_cusum_h: float = Field(6.8, gt=0, description="CUSUM decision interval of deletion faithfulness, sigmas")
+    alert_cusum_h_attention: float = Field(36.0, gt=0,
+                                           description="CUSUM decision interval of attention-SHAP agreement, sigmas")
     alert_stability_factor: float = Field(3.0, gt=0,
                                           description="alert when quality.stability > factor x reference max")
     alert_lipschitz_factor: float = Field(3.0, gt=0,

@@ -76,9 +76,9 @@ def _write_reference(data_dir: Path) -> None:
     """A calibration reference for the synthetic model version, with the shipped model's numbers, where the
     dashboard looks for references of unshipped versions ($TICKSCOPE_DATA_DIR/models)."""
     from tickscope.detectors.reference import reference_path
-    from tickscope.models.card import CARDS_DIR
+    from tickscope.models.registry import default_version
 
-    shipped = json.loads(next(CARDS_DIR.glob("*.reference.json")).read_text(encoding="utf-8"))
+    shipped = json.loads(reference_path(default_version()).read_text(encoding="utf-8"))
     ref = {k: shipped[k] for k in ("faithfulness", "attention_shap_spearman", "stability")}
     path = reference_path(synthetic.MODEL_VERSION, data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ import sys
 from tickscope import __version__
 
 COMMANDS = ("up", "broker", "worker", "feed", "dashboard", "archiver", "verify", "heads", "replay", "export", "train",
-            "model_info", "calibrate_alerts", "bench", "fuzz")
+            "model", "model_info", "calibrate_alerts", "bench", "fuzz")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,20 +13,24 @@ def add_parser(sub):
     p.add_argument("--version", default=None, help="model artifact sha256 (default: the shipped DEFAULT)")
     p.add_argument("--sample", type=int, default=DEFAULT_SAMPLE,
                    help=f"training windows explained (default {DEFAULT_SAMPLE})")
-    p.add_argument("--out", default=None, help="output file (default models/cards/<version>.reference.json)")
+    p.add_argument("--out", default=None, help="output file (default models/cards/<version>.reference.json for a "
+                                              "shipped model, else $TICKSCOPE_DATA_DIR/models/<version>"
+                                              ".reference.json)")
     return p
 
 
 def run(args) -> int:
     from tickscope.detectors.reference import build_reference, reference_path, save_reference
-    from tickscope.models.registry import ModelError, load
+    from tickscope.models.registry import PACKAGE_DIR, ModelError, artifact_path, load
+    from tickscope.settings import get_settings
 
     try:
         model = load(args.version)
     except ModelError as exc:
         print(f"tickscope calibrate-alerts: {exc}", file=sys.stderr)
         return 2
-    out = Path(args.out) if args.out else reference_path(model.version)
+    shipped = artifact_path(model.version).parent == PACKAGE_DIR  # a registered model's reference stays beside it
+    out = Path(args.out) if args.out else reference_path(model.version, None if shipped else get_settings().data_dir)
     ref = build_reference(model, args.sample)
     save_reference(ref, out)
     print(f"wrote {out}: {ref['n']} explained training windows, top features {ref['top_features'][:3]}")

@@ -1,4 +1,4 @@
-"""``tickscope train``: train, evaluate and save a model artifact with its card."""
+"""``tickscope train``: train, evaluate and save a model artifact with its card (models.train)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,17 @@ from pathlib import Path
 
 
 def add_parser(sub):
-    p = sub.add_parser("train", help="train the signal model on packaged data and write an artifact + model card")
-    p.add_argument(
-        "--data", default="eurusd,goog,btcusd,sp500,nasdaq", help="comma-separated sources (default: all five)"
-    )
+    from tickscope.models.architecture import BUILTIN
+    from tickscope.models.dataset import TARGETS
+    from tickscope.models.train import TrainConfig
+
+    p = sub.add_parser("train", help="train a signal model on packaged data and write an artifact + model card")
+    p.add_argument("--data", default=",".join(TrainConfig.sources),
+                   help=f"comma-separated sources (default {','.join(TrainConfig.sources)})")
+    p.add_argument("--arch", choices=sorted(BUILTIN), default=TrainConfig.arch,
+                   help=f"architecture (default {TrainConfig.arch}; tcn has no attention)")
+    p.add_argument("--target", choices=sorted(TARGETS), default=TrainConfig.target,
+                   help=f"what the score forecasts (default {TrainConfig.target}; docs/models.md)")
     p.add_argument("--seed", type=int, default=0, help="seed for weights and batch order (default 0)")
     p.add_argument(
         "--out", type=Path, default=None, help="artifact directory (default: the package's models/artifacts)"
@@ -36,7 +43,8 @@ def run(args) -> int:
     from tickscope.models.train import TrainConfig, save_result, train_model
 
     sources = tuple(s.strip() for s in args.data.split(",") if s.strip())
-    cfg = TrainConfig(sources=sources, seed=args.seed, max_epochs=args.max_epochs, limit_ticks=args.limit_ticks)
+    cfg = TrainConfig(sources=sources, seed=args.seed, arch=args.arch, target=args.target,
+                      max_epochs=args.max_epochs, limit_ticks=args.limit_ticks)
     out = args.out or PACKAGE_DIR
     cards = args.cards or (CARDS_DIR if args.out is None else out / "cards")
     try:
@@ -45,20 +53,27 @@ def run(args) -> int:
     except (SourceError, ModelError, ValueError) as exc:
         print(f"tickscope train: {exc}", file=sys.stderr)
         return 2
-    m = result.meta["metrics"]["predictors"]
+    meta = result.meta
+    skill = meta["skill"]
     print(f"version {version}")
     print(f"artifact {out / (version + '.safetensors')}")
     print(f"card {cards / (version + '.md')}")
-    print(f"threshold {result.meta['threshold']:.6f} (q={cfg.threshold_quantile} of |score| on train)")
-    for name in ("model", "ridge", "momentum", "drift", "zero"):
-        print(
-            f"test {name:8s} dir_acc={_f(m[name]['directional_accuracy'])} ic={_f(m[name]['ic'])} "
-            f"hit_rate={_f(m[name]['hit_rate'])} n_sig={m[name]['n_significant']}"
-        )
+    print(f"thresholds lower {meta['threshold_low']:.6f} upper {meta['threshold_high']:.6f} ({meta['threshold_rule']})")
+    print(f"test: model minus the best trivial baseline ({skill['best_baseline']}), paired 95% intervals:")
+    for source, d in sorted(skill["vs_best"].items(), key=lambda kv: (kv[0] == "pooled", kv[0])):
+        cells = (f"{m} {_f(d[m]['diff'])} {_ci(d[m]['ci95'])}" for m in ("mse", "ic", "hit"))
+        print(f"  {source:7s} " + "  ".join(cells))
+    for source, r in sorted(meta["signals"].items()):
+        if "gated_long" in r:
+            print(f"  {source:7s} gated long {r['gated_long']} short {r['gated_short']}")
     if args.set_default:
         print(f"default -> {version}")
     return 0
 
 
 def _f(x) -> str:
-    return "n/a" if x is None else f"{x:.4f}"
+    return "n/a" if x is None else f"{x:+.4f}"
+
+
+def _ci(ci) -> str:
+    return "[no interval]" if not ci else f"[{ci[0]:+.4f}, {ci[1]:+.4f}]"

@@ -21,6 +21,9 @@ def add_parser(sub):
                    help=f"a live feed (repeatable; default {' '.join(DEFAULT_FEEDS)}); speed in ticks/s")
     p.add_argument("--port", type=int, default=None, help="dashboard port (env TICKSCOPE_DASHBOARD_PORT, default 8050)")
     p.add_argument("--broker-listen", default="127.0.0.1:9092", help="embedded broker address (default 127.0.0.1:9092)")
+    p.add_argument("--model", default=None, metavar="VERSION",
+                   help="model version (sha256) every worker serves (env TICKSCOPE_MODEL_VERSION, default the shipped "
+                        "DEFAULT; tickscope model list)")
     return p
 
 
@@ -32,6 +35,12 @@ def run(args) -> int:
     settings = get_settings()
     sup = Supervisor(settings.data_dir / "logs")
     env = dict(os.environ)
+    if args.model is not None:
+        model_error = _check_model(args.model)
+        if model_error:
+            print(f"tickscope up: {model_error}", file=sys.stderr)
+            return 2
+        env["TICKSCOPE_MODEL_VERSION"] = args.model  # every child (workers, dashboard) serves this version
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         if "TICKSCOPE_KAFKA_BOOTSTRAP" not in os.environ:
@@ -49,6 +58,17 @@ def run(args) -> int:
     finally:
         sup.stop_all()
         print("tickscope up: stopped", flush=True)
+
+
+def _check_model(version: str) -> str | None:
+    """Why ``version`` cannot be served (before any child starts), or None."""
+    from tickscope.models.registry import ModelError, load
+
+    try:
+        load(version)
+    except ModelError as exc:
+        return str(exc)
+    return None
 
 
 def _interrupt(signum, frame):

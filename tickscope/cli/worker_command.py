@@ -14,6 +14,9 @@ def add_parser(sub):
     p.add_argument("--agents", default=None, metavar="LIST",
                    help="agents to run, comma separated: detect, explain, alert (env TICKSCOPE_WORKER_AGENTS, "
                         "default all three)")
+    p.add_argument("--model", default=None, metavar="VERSION",
+                   help="model version (sha256) to serve (env TICKSCOPE_MODEL_VERSION, default the shipped DEFAULT; "
+                        "tickscope model list)")
     p.add_argument("--loglevel", default="info", help="debug, info, warning (default info)")
     return p
 
@@ -30,6 +33,8 @@ def run(args) -> int:
     settings = get_settings()
     if args.agents is not None:
         settings = settings.model_copy(update={"worker_agents": args.agents})
+    if args.model is not None:
+        settings = settings.model_copy(update={"model_version": args.model})
     try:
         agents = settings.agent_set
     except ValueError as exc:
@@ -50,8 +55,9 @@ def run(args) -> int:
     if settings.metrics_port:
         start_http_server(settings.metrics_port)
     metrics.UP.set(1)
+    lower, upper = model.thresholds
     print(f"tickscope worker: agents {','.join(sorted(agents))}, model {model.version[:12]} "
-          f"threshold {model.threshold:.4f}, "
+          f"thresholds ({lower:.4f}, {upper:.4f}), "
           f"bootstrap {settings.kafka_bootstrap}, metrics :{settings.metrics_port}", flush=True)
     from faust import Worker
 

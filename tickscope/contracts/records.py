@@ -91,7 +91,8 @@ class ArchiveRecord(Record):
     ts: int
     price: float
     model_version: str
-    score: float = Field(description="model output being explained: predicted next-horizon return / recent volatility")
+    score: float = Field(description="model output being explained; its meaning is the model version's spec "
+                                     "(output), e.g. forecast log forward / trailing realised volatility, centred")
     threshold: float
     direction: Literal["long", "short"]
     feature_names: list[str]
@@ -101,7 +102,8 @@ class ArchiveRecord(Record):
     segments: list[list[int]] = Field(description="[G] [start, stop) time-step ranges of the segments")
     feature_attributions: list[float] = Field(description="[F] SHAP values of features (own exact game)")
     base_value: float
-    attention: list[float] = Field(description="[T] temporal attention weights, sum to 1")
+    attention: list[float] | None = Field(description="[T] temporal attention weights, sum to 1; null for a model "
+                                          "without attention (its spec says so)")
     attention_shap_spearman: float | None
     additivity_error: float
     explainer: Explainer

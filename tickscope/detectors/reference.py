@@ -1,8 +1,8 @@
 """The training reference the alert detectors compare a model version's explanations against.
 
 The reference of a model version is what its explanations look like on the
-data it was trained on: the significant training windows (|score| > threshold,
-as the gate would fire them), evenly spaced, are explained exactly as the
+data it was trained on: the significant training windows (beyond either
+threshold, as the gate would fire them), evenly spaced, are explained exactly as the
 explain stage does (``baseline_shapley.explain`` with its defaults, each seeded
 from a synthetic signal id), and every registered detector summarises them
 into the keys it reads (``Detector.calibrate``). It is deterministic: the same
@@ -56,14 +56,19 @@ def save_reference(ref: dict, path: Path) -> None:
 
 
 def significant_training_windows(model, sample: int) -> np.ndarray:
-    """Up to ``sample`` windows of the training split with |score| > threshold, evenly spaced, in data order."""
+    """Up to ``sample`` windows of the training split beyond either threshold (as the gate would fire them),
+    evenly spaced, in data order. The windows are the model's own: its spec's feature function and T, on the
+    sources it was trained on (the packaged default sources for a model that does not say)."""
     from tickscope.models.train import TrainConfig, build_splits, load_rows, predict
 
     sources = tuple(model.meta.get("data", {})) or TrainConfig.sources
-    splits, _ = build_splits(load_rows(TrainConfig(sources=sources)), int(model.meta.get("horizon", 8)))
+    spec = model.spec
+    splits, _ = build_splits(load_rows(TrainConfig(sources=sources)), int(model.meta.get("horizon", 8)),
+                             features=spec.feature_function, window_t=spec.window_t)
     windows = splits["train"].windows
     scores = predict(model.net, windows)
-    picked = windows[np.abs(scores) > model.threshold]
+    lower, upper = model.thresholds
+    picked = windows[(scores > upper) | (scores < lower)]
     if len(picked) > sample:
         picked = picked[np.linspace(0, len(picked) - 1, sample).round().astype(int)]
     return picked
@@ -84,7 +89,7 @@ def build_reference(model, sample: int = DEFAULT_SAMPLE) -> dict:
     ref = {
         "schema_version": REFERENCE_SCHEMA_VERSION,
         "model_version": model.version,
-        "method": "explained significant training windows (|score| > threshold), evenly spaced; "
+        "method": "explained significant training windows (beyond either threshold), evenly spaced; "
                   "tickscope.explainer defaults",
         "n": len(calibration.explanations),
         "feature_names": calibration.feature_names,

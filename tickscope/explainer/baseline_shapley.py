@@ -26,6 +26,10 @@ all-on coalitions, the last step of every permutation) are evaluated once,
 so every game telescopes between the very same f(b) and f(x). The deletion
 test needs one small second pass (its inputs depend on the cell values).
 
+Attention is the model's own [T] weights on the window, when it has them; a
+model without attention (``models.tcn``, a desk's own) returns None in their
+place, and the explanation's attention and its agreement with SHAP are None.
+
 See docs/explanations.md for the full account.
 """
 
@@ -73,7 +77,7 @@ class Explanation:
     features: np.ndarray  # [F]
     base_value: float  # f(baseline)
     model_value: float  # f(window) as seen by the explainer
-    attention: np.ndarray  # [T]
+    attention: np.ndarray | None  # [T]; None for a model without attention
     attention_shap_spearman: float | None
     quality: dict = field(default_factory=dict)  # see tickscope.explainer.quality
 
@@ -117,6 +121,13 @@ def _layout(t: int, f: int, config: ExplainConfig) -> _Layout:
     at = np.cumsum([n_feat, n_event, n_cell, n_stab, n_del])
     return _Layout(n_feat, slice(at[0], at[1]), slice(at[1], at[2]), slice(at[2], at[3]), slice(at[3], at[4]),
                    int(at[4]))
+
+
+def coalition_rows(t: int, f: int, config: ExplainConfig = ExplainConfig()) -> int:
+    """Rows of one explanation's main forward pass for a [T, F] window: 2^F feature coalitions, 2^G - 2 event
+    coalitions, M (TF - 1) permutation steps, P (2^F - 1) stability rows and the random deletion sets (834 for
+    T = 32, F = 6 and the defaults): what an explanation costs, in forward passes of one window."""
+    return _layout(t, f, config).rows
 
 
 def _permutations(n_cells: int, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -176,14 +187,15 @@ def _prepare(window, baseline, seed: int, config: ExplainConfig) -> tuple[_Job, 
     return _Job(x, b, seed, orders, deltas, random_sets, lay), inputs
 
 
-def _evaluate(net: torch.nn.Module, inputs: np.ndarray, threads: int) -> tuple[np.ndarray, np.ndarray]:
-    """(scores [R], attention [R, T]) in float64, from ``scores_and_attention``."""
+def _evaluate(net: torch.nn.Module, inputs: np.ndarray, threads: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """(scores [R], attention [R, T] or None for a model without attention) in float64,
+    from ``scores_and_attention``."""
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         with torch.inference_mode():
             score, attention = scores_and_attention(net, torch.from_numpy(np.ascontiguousarray(inputs, np.float32)))
-            return score.double().numpy(), attention.double().numpy()
+            return score.double().numpy(), None if attention is None else attention.double().numpy()
     finally:
         torch.set_num_threads(previous)
 
@@ -202,7 +214,7 @@ def _deletion(net, job: _Job, cells: np.ndarray, base: float, full: float, value
     return q.deletion_metrics(full, base, deleted, config.deletion_k, config.deletion_draws)
 
 
-def _finish(net, job: _Job, values: np.ndarray, attention: np.ndarray, config: ExplainConfig) -> Explanation:
+def _finish(net, job: _Job, values: np.ndarray, attention: np.ndarray | None, config: ExplainConfig) -> Explanation:
     x, lay = job.x, job.layout
     t, f = x.shape
     feature_values = values[: lay.features]
@@ -215,7 +227,7 @@ def _finish(net, job: _Job, values: np.ndarray, attention: np.ndarray, config: E
     cells = _cells_from_values(cell_values, job.orders, base, x.shape)
     features = shapley_from_values(feature_values, f)
     events = shapley_from_values(event_values, config.segments)
-    window_attention = attention[lay.features - 1]  # the all-on coalition is the window itself
+    window_attention = None if attention is None else attention[lay.features - 1]  # all-on coalition = the window
     quality = {
         "additivity": {
             "cells": abs(base + float(cells.sum()) - full),
@@ -257,7 +269,8 @@ def explain_levels(net: torch.nn.Module, window: np.ndarray, baseline: np.ndarra
                    config: ExplainConfig = ExplainConfig()) -> tuple[np.ndarray, np.ndarray]:
     """(events [G], features [F]): the exact event- and feature-level values alone, from one forward pass over
     their 2^F + 2^G - 2 coalitions; no cell level, attention or quality numbers (nothing random, so no seed).
-    The same numbers as ``explain``'s ``events`` and ``features``; this is the part the speed target counts."""
+    The same numbers as ``explain``'s ``events`` and ``features`` up to the float rounding of another batch shape
+    (measured: features equal, events within ~4e-9); this is the part the speed target counts."""
     bare = replace(config, cell_permutations=0, deletion_k=(), stability_perturbations=0)
     job, inputs = _prepare(window, baseline, 0, bare)
     values, _ = _evaluate(net, inputs, bare.threads)
@@ -280,8 +293,10 @@ def explain_batch(net: torch.nn.Module, windows, baseline: np.ndarray, seeds,
     return [explain(net, w, baseline, int(s), config) for w, s in zip(windows, seeds)]
 
 
-def attention_agreement(attention: np.ndarray, cells: np.ndarray) -> float | None:
-    """Spearman rank correlation of attention[t] with |sum_f SHAP[t, f]|; None if undefined."""
+def attention_agreement(attention: np.ndarray | None, cells: np.ndarray) -> float | None:
+    """Spearman rank correlation of attention[t] with |sum_f SHAP[t, f]|; None if undefined or no attention."""
+    if attention is None:
+        return None
     per_step = np.abs(cells.sum(axis=1))
     if np.ptp(attention) == 0 or np.ptp(per_step) == 0:
         return None

@@ -44,8 +44,9 @@ def test_every_contract_field_is_present_and_typed(archived):
         record = ArchiveRecord.model_validate(value)
         assert record.schema_version == 1
         assert record.symbol == SYMBOL
-        assert record.direction == ("long" if record.score > 0 else "short")
-        assert abs(record.score) > record.threshold
+        lower, upper = models.load(record.model_version).thresholds
+        assert (record.score > upper) if record.direction == "long" else (record.score < lower)
+        assert record.threshold == (upper if record.direction == "long" else lower)
         assert record.explainer.seed > 0 and record.explainer.method
         assert record.produced_at >= record.scored_at
 

@@ -130,3 +130,11 @@ def test_a_rejected_message_leaves_the_log_as_it_was(store, raw, key):
         assert len(s.rejected()) == rejected + 1 and s.rejected()[-1]["source"] == "explanations/0@7"
     if res.appended:
         assert s.count() == size + 1 and res.head is not None and res.head.tree_size == size + 1
+
+
+def test_a_record_of_a_model_without_attention_is_archived_but_a_short_attention_is_not():
+    v = good_value()
+    assert isinstance(intake(json.dumps({**v, "attention": None, "attention_shap_spearman": None}).encode(),
+                             None, SRC), Accepted)
+    out = intake(json.dumps({**v, "attention": v["attention"][:-1]}).encode(), None, SRC)
+    assert isinstance(out, DeadLetter) and out.reason == "bad_shape"

@@ -39,3 +39,16 @@ def test_the_console_entry_point_runs_the_same_command(tmp_path):
     done = subprocess.run([sys.executable, "-m", "tickscope", "--version"], capture_output=True, text=True,
                           cwd=tmp_path)
     assert done.returncode == 0 and done.stdout.startswith("tickscope ")
+
+
+def test_up_refuses_a_model_it_cannot_serve_before_starting_anything(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("TICKSCOPE_DATA_DIR", str(tmp_path))
+    assert cli.main(["up", "--model", "0" * 64]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert not (tmp_path / "logs").exists()  # no child was started
+
+
+def test_worker_takes_the_model_to_serve(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("TICKSCOPE_DATA_DIR", str(tmp_path))
+    assert cli.main(["worker", "--model", "latest"]) == 2
+    assert "not a sha256" in capsys.readouterr().err

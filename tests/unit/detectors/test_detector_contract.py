@@ -13,13 +13,29 @@ import math
 import numpy as np
 import pytest
 
+from tests.support.models import load as load_version
+from tests.support.models import tcn_version
 from tickscope.detectors.protocol import AlertParams, Finding, registered
+from tickscope.detectors.reference import reference_for
 from tickscope.marketdata.regimes import inject
 from tickscope.marketdata.sources import load_source
+from tickscope.models import registry
 from tickscope.streams.offline import explain_series
 
 DETECTORS = registered()
 CUT = 2500  # the injected regime change starts at this EURUSD tick
+
+
+@pytest.fixture(scope="module", params=["default", "tcn"])
+def model(request):
+    """Every detector keeps the contract on each shipped kind of model: the default (with attention) and the
+    temporal convolution (without: its records' attention fields are null)."""
+    return registry.load() if request.param == "default" else load_version(tcn_version())
+
+
+@pytest.fixture(scope="module")
+def reference(model):
+    return reference_for(model)
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +109,7 @@ def test_a_fresh_instance_starts_clean_whatever_ran_before(detector_cls, referen
 def test_findings_and_gauges_are_well_formed(detector_cls, reference, drifted):
     detector = detector_cls(reference, AlertParams(window_signals=4, js_feature=1e-6, js_segment=1e-6,
                                                    rank_margin=0.0, stability_factor=1e-6, lipschitz_factor=1e-6,
-                                                   cusum_h=0.5))
+                                                   cusum_h=0.5, cusum_h_attention=0.5))
     findings = [f for rec in drifted for f in detector.observe(rec)]
     for f in findings:
         assert isinstance(f.metric, str) and f.metric
@@ -102,6 +118,8 @@ def test_findings_and_gauges_are_well_formed(detector_cls, reference, drifted):
     assert all(isinstance(k, str) and math.isfinite(v) for k, v in detector.gauges().items())
     if detector_cls.kind != "rank_change":  # thresholds near zero: every other detector must have fired
         assert findings, f"{detector_cls.kind} never fired even with thresholds near zero"
+    if detector_cls.kind == "faithfulness_decay" and drifted[0].attention is None:  # nothing to watch there
+        assert {f.metric for f in findings} == {"cusum_faithfulness"}
 
 
 @pytest.mark.parametrize("detector_cls", DETECTORS, ids=lambda d: d.kind)

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from tickscope.features.window import HISTORY, window_from_history
+from tickscope.features.window import HISTORY, LOOKBACK, window_from_history
 from tickscope.marketdata.sources import TickRow
-from tickscope.models.dataset import HORIZON, TARGET_CLIP, build_samples, forward_return_z, split_source
+from tickscope.models.dataset import (
+    HAR_NAMES,
+    HORIZON,
+    TARGET_CLIP,
+    VOL_FLOOR,
+    VOL_TARGET_CLIP,
+    build_samples,
+    forward_log_vol_ratio,
+    forward_return_z,
+    split_source,
+    target_values,
+)
 
 
 def _rows(n: int = 300, seed: int = 1) -> list[TickRow]:
@@ -51,11 +63,42 @@ def test_windows_equal_the_worker_ring_buffer(model):
     assert checked == len(samples)
 
 
-def test_targets_are_clipped_forward_return_z():
+def test_targets_are_the_clipped_forward_quantities():
+    rows = _rows()
+    prices = np.array([r.price for r in rows])
+    vol = build_samples(rows)
+    np.testing.assert_array_equal(vol.targets, target_values(prices, HORIZON, "log_vol_ratio")[vol.end_idx]
+                                  .astype(np.float32))
+    ret = build_samples(rows, target="return_z")
+    z = forward_return_z(prices, HORIZON)
+    np.testing.assert_allclose(ret.targets, np.clip(z[ret.end_idx], -TARGET_CLIP, TARGET_CLIP), rtol=1e-6)
+    np.testing.assert_array_equal(vol.end_idx, ret.end_idx)  # the same windows whatever the target
+
+
+def test_the_volatility_target_is_log_forward_over_trailing_rms_floored_and_clipped():
+    r = np.full(80, 0.01)
+    r[50:58] = 0.03  # ticks 51..58 move three times as much
+    r[60:68] = 0.0  # ticks 61..68 do not move at all
+    prices = 100 * np.exp(np.concatenate([[0.0], np.cumsum(r)]))
+    y = forward_log_vol_ratio(prices, 8)
+    assert y[50] == pytest.approx(np.log(3.0), abs=1e-9)  # the next 8 returns are r[50:58]; the last 32 are 0.01
+    assert y[60] == pytest.approx(np.log(VOL_FLOOR), abs=1e-9)  # no move at all: floored at VOL_FLOOR x vol
+    assert np.isnan(y[:LOOKBACK]).all() and np.isnan(y[-8:]).all()
+    assert np.all(np.abs(target_values(prices, 8, "log_vol_ratio")[np.isfinite(y)]) <= VOL_TARGET_CLIP)
+
+
+def test_har_regressors_come_from_the_windows_own_64_prices():
     rows = _rows()
     samples = build_samples(rows)
-    z = forward_return_z(np.array([r.price for r in rows]), HORIZON)
-    np.testing.assert_allclose(samples.targets, np.clip(z[samples.end_idx], -TARGET_CLIP, TARGET_CLIP), rtol=1e-6)
+    prices = np.array([r.price for r in rows])
+    for k in (0, 40, len(samples) - 1):
+        i = int(samples.end_idx[k])
+        r = np.diff(np.log(prices[i - HISTORY + 1 : i + 1]))
+        vol = np.sqrt(np.mean(r[-LOOKBACK:] ** 2))
+        expected = [np.log(max(np.sqrt(np.mean(r[-n:] ** 2)), VOL_FLOOR * vol) / vol) for n in (1, 5, 22)]
+        expected.append(np.log(vol / np.sqrt(np.mean(r**2))))
+        np.testing.assert_allclose(samples.har[k], expected, atol=1e-8)  # VOL_EPS: 1e-12 on vols of ~1e-2
+        assert samples.har[k].shape == (len(HAR_NAMES),)
 
 
 def test_splits_are_ordered_with_a_gap():

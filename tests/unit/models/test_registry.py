@@ -80,3 +80,41 @@ def test_newer_schema(artifact_store, monkeypatch):
         registry.load(version)
 
 
+
+
+def test_a_model_other_than_the_lstm_round_trips_with_its_architecture(artifact_store):
+    from tickscope.models import architecture
+    from tickscope.models.spec import spec_meta
+
+    arch = architecture.named("tcn", n_features=6, hidden=4)
+    torch.manual_seed(1)
+    net = architecture.build(arch)
+    meta = dict(spec_meta(32, list("abcdef"), "test", (-0.3, 0.2), 4, "zeros", False), architecture=arch)
+    version = registry.save(net, torch.zeros(32, 6), meta, artifact_store)
+    loaded = registry.load(version)
+    assert type(loaded.net).__name__ == "TCN" and not loaded.has_attention and loaded.cooldown == 4
+    x = torch.randn(3, 32, 6)
+    net.eval()
+    assert torch.equal(loaded.net(x)[0], net(x)[0]) and loaded.net(x)[1] is None
+    assert registry.load_file(artifact_store / f"{version}.safetensors").version == version
+    with pytest.raises(ModelError, match="architecture"):
+        registry.save(net, torch.zeros(32, 6), {k: v for k, v in meta.items() if k != "architecture"},
+                      artifact_store)
+
+
+def test_weights_that_do_not_fit_the_named_architecture_are_a_model_error(artifact_store):
+    from tickscope.models import architecture
+
+    meta = dict(META, architecture=architecture.named("tcn", n_features=6, hidden=8))
+    version = registry.save(_net(), torch.zeros(32, 6), meta, artifact_store)  # LSTM weights, TCN named
+    with pytest.raises(ModelError, match="does not match its architecture tickscope.models.tcn:TCN"):
+        registry.load(version)
+
+
+def test_every_shipped_version_loads():
+    from tests.support.models import first_version, tcn_version
+
+    first, tcn, default = registry.load(first_version()), registry.load(tcn_version()), registry.load()
+    assert first.thresholds[0] == -first.thresholds[1] and first.has_attention  # the first model, as archived
+    assert default.version not in (first.version, tcn.version) and default.has_attention
+    assert not tcn.has_attention and default.thresholds[0] < 0 < default.thresholds[1]

@@ -97,3 +97,19 @@ def test_a_record_that_passed_always_has_finite_numbers_the_detectors_can_read(m
     read = AlertEngine(reference, model_version=model.version).read(rec.to_json(), b"EURUSD")
     assert read == rec
     assert all(math.isfinite(x) for row in read.window for x in row)
+
+
+
+def test_a_record_of_a_model_without_attention_is_observed(model, reference, eurusd):
+    """A TCN's records hold ``attention: null``; an attention of the wrong length is still refused."""
+    from tickscope.contracts.dead_letters import Rejected
+    from tickscope.streams.alert_input import read_explanation
+
+    engine, record = _engine(reference, model, eurusd), eurusd[WARM]
+    no_attention = _with(record, attention=None, attention_shap_spearman=None)
+    assert read_explanation(no_attention, b"EURUSD", engine.expected, model.version).attention is None
+    outcome = engine.process(no_attention, b"EURUSD", Source("explanations", 0, WARM), record.ts)
+    assert outcome.dead_letter is None and outcome.skipped is None
+    with pytest.raises(Rejected) as exc:
+        read_explanation(_with(record, attention=record.attention[:-1]), b"EURUSD", engine.expected, model.version)
+    assert exc.value.reason == "bad_shape"

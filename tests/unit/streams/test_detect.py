@@ -28,7 +28,9 @@ def test_detector_signals_are_significant_and_cooled_down(detector_run):
     model, _, outcomes = detector_run
     signals = [s for o in outcomes for s in o.signals]
     assert signals, "1500 real bars should give at least one significant signal"
-    assert all(abs(s.score) > model.threshold for s in signals)
+    lower, upper = model.thresholds
+    assert all((s.score > upper) if s.direction == "long" else (s.score < lower) for s in signals)
+    assert all(s.threshold == (upper if s.direction == "long" else lower) for s in signals)
     rows = {r.ts: i for i, r in enumerate(load_source("eurusd")[:1500])}
     gaps = np.diff([rows[s.ts] for s in signals])
     assert (gaps > 8).all(), "a symbol stays quiet for the cooldown after a signal"
