@@ -88,7 +88,7 @@ def test_a_model_is_served_archived_and_replayed_bit_for_bit(broker, tmp_path, w
         assert (r["attention_shap_spearman"] is None) if not model.has_attention else len(r["attention"]) == 32
     if which != "first":  # the volatility models: both sides fire on real data
         assert {r["direction"] for r in records} == {"long", "short"}
-    verify = _cli(env, "verify")
+    verify = _cli(env, "verify", "--public-key", str(tmp_path / "keys" / "archive-ed25519.pub"))  # + the witness
     assert verify.returncode == 0, verify.stdout + verify.stderr
     replay = _cli(env, "replay", "--no-progress", "--quiet")
     assert replay.returncode == 0, replay.stdout + replay.stderr[-3000:]
