@@ -16,6 +16,9 @@ Method (printed with the figures), for 100 and for 1,000 symbols, each phase on 
    independent consumer reads `explanations`: tick -> the archive record's Kafka timestamp (its publish by the
    worker's producer), p50/p99, and the legs tick -> scored -> explained -> published from the record.
 6. Memory: each worker process's peak RSS (VmHWM).
+In phase 5 the detect process's checkpoint times (its tickscope_checkpoint_seconds histogram) are read.
+In phase 2 the worker's and the broker's CPU clocks (/proc/PID/stat) are read at the first and last sample:
+ticks per CPU-second of the worker, and how many cores each kept busy, show where a missed rate went.
 Targets: detect >= 50,000 ticks/s per process; each explain process >= 90% of the bare explainer's rate;
 p99 tick -> archive <= 250 ms; <= 1 GiB per process with 1,000 symbols. A shared 2-core machine: compare the
 ratios measured in one run, not absolute figures of different runs.
@@ -31,7 +34,9 @@ from pathlib import Path
 
 from bench.launch import start_worker
 from bench.pipeline_parts import (
+    cpu_seconds,
     drain,
+    histogram,
     metrics_text,
     peak_rss_mb,
     percentiles,
@@ -93,12 +98,20 @@ def stages_alone(series, per_symbol: int) -> dict:
     try:
         backlog = preload_ticks(stack.bootstrap, series, 0, per_symbol)
         stack.worker("detect", agents="detect")
-        detect = drain(stack.ports, "tickscope_ticks_in_total", backlog)
+        clocks = []  # (ticks seen, worker CPU s, broker CPU s) at the first and the last sample
+        detect = drain(stack.ports, "tickscope_ticks_in_total", backlog, on_edge=lambda seen: clocks.append(
+            (seen, cpu_seconds(stack.procs[0].pid), cpu_seconds(stack.broker.pid))))
+        ticks = clocks[1][0] - clocks[0][0]
+        worker_cpu, broker_cpu = clocks[1][1] - clocks[0][1], clocks[1][2] - clocks[0][2]
         signals = int(total(metrics_text(stack.ports), "tickscope_signals_total"))
         stack.worker("explain", agents="explain")
         explain = drain(stack.ports[1:], "tickscope_explanations_total", signals)
         bare = bare_explainer_rate(stack.bootstrap, min(signals, 150))
-        return {"detect_ticks_per_s": round(detect), "signals": signals, "explain_signals_per_s": round(explain, 1),
+        return {"detect_ticks_per_s": round(detect), "signals": signals,
+                "detect_ticks_per_worker_cpu_s": round(ticks / max(worker_cpu, 1e-9)),
+                "detect_cpu_cores": {"worker": round(worker_cpu * detect / ticks, 2),
+                                     "broker": round(broker_cpu * detect / ticks, 2)},
+                "explain_signals_per_s": round(explain, 1),
                 "bare_explainer_signals_per_s": round(bare, 1), "explain_vs_bare": round(explain / bare, 3),
                 "rss_mb": {"detect": stack.rss()[0], "explain": stack.rss()[1]}}
     finally:
@@ -142,12 +155,24 @@ def end_to_end(series, per_symbol: int) -> dict:
             return total(text, "tickscope_explanations_total") >= total(text, "tickscope_signals_total")
 
         rate = drain(stack.ports, "tickscope_ticks_in_total", backlog, done=explained)
+        before = histogram(metrics_text(stack.ports[:1]), "tickscope_checkpoint_seconds")
         publish, arrival, legs = latency(stack.bootstrap, series, per_symbol, rate / 2, LATENCY_S)
-        return {"processes": len(stack.procs), "ticks_per_s": round(rate),
+        after = histogram(metrics_text(stack.ports[:1]), "tickscope_checkpoint_seconds")
+        return {"checkpoints": checkpoint_summary(before, after), "processes": len(stack.procs),
+                "ticks_per_s": round(rate),
                 "p50_p99_ms": percentiles(publish, 50, 99), "latency_signals": len(publish),
                 "arrival_p50_p99_ms": percentiles(arrival, 50, 99), "legs_p50_p99_ms": legs, "rss_mb": stack.rss()}
     finally:
         stack.stop()
+
+
+def checkpoint_summary(before: dict, after: dict) -> dict:
+    """The detect process's checkpoints during the half-rate phase: how many, mean ms, and how many took
+    longer than 100 and 250 ms (ticks that arrive meanwhile wait: a source of the tick -> scored tail)."""
+    n = after["count"] - before["count"]
+    slower = {le: n - (after[f"<= {le}"] - before[f"<= {le}"]) for le in ("0.1", "0.25")}
+    return {"count": int(n), "mean_ms": round(1000 * (after["sum"] - before["sum"]) / max(n, 1), 1),
+            "over_100_ms": int(slower["0.1"]), "over_250_ms": int(slower["0.25"])}
 
 
 def latency(bootstrap: str, series, per_symbol: int, rate: float, seconds: float):
@@ -225,10 +250,15 @@ def render(r: dict) -> str:
             f"{r['noop_faust_agent_per_s']:,} msg/s\n"
             f"  detect alone: {r['detect_ticks_per_s']:,} ticks/s (target 50,000), {r['signals']} signals, "
             f"peak RSS {r['rss_mb']['detect']} MB\n"
+            f"    where the time goes: {r['detect_ticks_per_worker_cpu_s']:,} ticks per CPU-second of the worker; "
+            f"cores busy while draining: worker {r['detect_cpu_cores']['worker']}, broker "
+            f"{r['detect_cpu_cores']['broker']} (of 2 on this machine)\n"
             f"  explain alone: {r['explain_signals_per_s']} signals/s per process vs the bare explainer "
             f"{r['bare_explainer_signals_per_s']} ({100 * r['explain_vs_bare']:.0f}%; target >= 90%), "
             f"peak RSS {r['rss_mb']['explain']} MB\n"
             f"  end to end ({e['processes']} processes): {e['ticks_per_s']:,} ticks/s with every signal explained; "
             f"tick -> archive publish at half rate p50/p99 {e['p50_p99_ms']} ms over {e['latency_signals']} "
             f"signals (target p99 <= 250); legs p50/p99 {e['legs_p50_p99_ms']}; arrival at a consumer "
-            f"{e['arrival_p50_p99_ms']}; peak RSS per process {e['rss_mb']} MB (target <= 1024)")
+            f"{e['arrival_p50_p99_ms']}; peak RSS per process {e['rss_mb']} MB (target <= 1024)\n"
+            f"    detect checkpoints (window state + offsets, nothing read meanwhile) during the half-rate phase: "
+            f"{e['checkpoints']}")

@@ -7,6 +7,7 @@ processes; rates read from the workers' own Prometheus counters; memory from /pr
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 import urllib.request
@@ -57,9 +58,11 @@ def total(text: str, name: str) -> float:
     return sum(float(v) for v in re.findall(rf"^{name}(?:\{{[^}}]*\}})? ([0-9.e+]+)$", text, re.M))
 
 
-def drain(ports: list[int], counter: str, target: float, done=None, timeout_s: float = 900) -> float:
+def drain(ports: list[int], counter: str, target: float, done=None, timeout_s: float = 900,
+          on_edge=None) -> float:
     """Rate of ``counter`` (summed over ``ports``) from its first increase until it reaches ``target`` and
-    ``done(text)`` holds: per second, on the wall clock, sampled every 50 ms."""
+    ``done(text)`` holds: per second, on the wall clock, sampled every 50 ms. ``on_edge(seen)`` is called at
+    the first and at the last sample (to read CPU clocks over exactly the timed span)."""
     first = last = None
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -69,13 +72,25 @@ def drain(ports: list[int], counter: str, target: float, done=None, timeout_s: f
             if seen >= target:
                 raise RuntimeError(f"{counter} reached {target} before it could be timed: use a larger backlog")
             first = (now, seen)
+            if on_edge is not None:
+                on_edge(seen)
         if seen >= target and (done is None or done(text)):
             last = (now, seen)
+            if on_edge is not None:
+                on_edge(seen)
             break
         time.sleep(0.05)
     if first is None or last is None:
         raise RuntimeError(f"{counter} did not reach {target} in {timeout_s:.0f} s (ports {ports})")
     return (last[1] - first[1]) / max(1e-9, last[0] - first[0])
+
+
+def histogram(text: str, name: str) -> dict[str, float]:
+    """A histogram's samples in one process's metrics text: {"count": n, "sum": s, "<= LE": cumulative n}."""
+    out = {"count": total(text, f"{name}_count"), "sum": total(text, f"{name}_sum")}
+    for le, n in re.findall(rf'^{name}_bucket\{{le="([^"]+)"\}} ([0-9.e+]+)$', text, re.M):
+        out[f"<= {le}"] = float(n)
+    return out
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -84,6 +99,12 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far, seconds (/proc/PID/stat fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def raw_getmany_rate(bootstrap: str, topic: str, messages: int, max_records: int = 10_000) -> float:

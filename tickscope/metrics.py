@@ -18,6 +18,9 @@ STAGE_ERRORS = Counter("tickscope_stage_errors_total", "Records a stage failed o
 EXPLAIN_SECONDS = Histogram("tickscope_explain_seconds", "Explanation time per signal", buckets=LATENCY_BUCKETS)
 SCORE_BATCH_SECONDS = Histogram("tickscope_score_batch_seconds", "Model time per scoring micro-batch",
                                 buckets=LATENCY_BUCKETS)
+CHECKPOINT_SECONDS = Histogram("tickscope_checkpoint_seconds",
+                               "detect: time to write the window state and commit offsets; no batch is read meanwhile",
+                               buckets=LATENCY_BUCKETS)
 END_TO_END_SECONDS = Histogram(
     "tickscope_end_to_end_seconds",
     "Wall time from a tick's arrival at the worker to its explanation's publish",

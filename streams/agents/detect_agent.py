@@ -194,6 +194,7 @@ class TickBatchService(mode.Service):
 
     async def checkpoint(self) -> None:
         """Steps 2 and 3: the changed symbols' state (and evicted symbols' tombstones), then the offsets."""
+        started = time.perf_counter()
         windows, topic = self.detector.windows, self.settings.state_changelog_topic
         state = []
         for symbol in self.changed & windows.index.keys():
@@ -206,6 +207,7 @@ class TickBatchService(mode.Service):
         await Checkpoint(self.producer, self._commit).complete(state)
         self.changed.clear()
         self.last_checkpoint = time.monotonic()
+        metrics.CHECKPOINT_SECONDS.observe(time.perf_counter() - started)
 
     async def _commit(self) -> None:
         offsets = {tp: OffsetAndMetadata(o, "") for tp, o in self.uncommitted.items() if tp in self.owned}
