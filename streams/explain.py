@@ -24,10 +24,10 @@ from tickscope.explainer.baseline_shapley import (
     METHOD,
     ExplainConfig,
     Explanation,
-    additivity_error,
     baseline_sha256,
     explain,
 )
+from tickscope.explainer.quality import additivity_error
 from tickscope.features.window import WINDOW_T
 from tickscope.streams.ingest import SYMBOL_RE
 

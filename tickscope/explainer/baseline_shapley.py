@@ -46,7 +46,6 @@ import torch
 from tickscope.explainer import quality as q
 from tickscope.explainer.shapley import all_coalitions, segment_bounds, shapley_from_values
 from tickscope.models.lstm import scores_and_attention
-from tickscope.stats import spearman
 
 METHOD = "tickscope.baseline-shapley/v3"
 
@@ -247,7 +246,7 @@ def _finish(net, job: _Job, values: np.ndarray, attention: np.ndarray | None, co
         base_value=base,
         model_value=full,
         attention=window_attention,
-        attention_shap_spearman=attention_agreement(window_attention, cells),
+        attention_shap_spearman=q.attention_agreement(window_attention, cells),
         quality=quality,
     )
 
@@ -292,17 +291,3 @@ def explain_batch(net: torch.nn.Module, windows, baseline: np.ndarray, seeds,
     """
     return [explain(net, w, baseline, int(s), config) for w, s in zip(windows, seeds)]
 
-
-def attention_agreement(attention: np.ndarray | None, cells: np.ndarray) -> float | None:
-    """Spearman rank correlation of attention[t] with |sum_f SHAP[t, f]|; None if undefined or no attention."""
-    if attention is None:
-        return None
-    per_step = np.abs(cells.sum(axis=1))
-    if np.ptp(attention) == 0 or np.ptp(per_step) == 0:
-        return None
-    return spearman(attention, per_step)
-
-
-def additivity_error(base_value: float, cells: np.ndarray, score: float) -> float:
-    """|base_value + sum(attributions) - score|, in score units."""
-    return float(abs(base_value + float(np.sum(cells)) - score))

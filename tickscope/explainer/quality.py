@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tickscope.stats import spearman
+
 DELETION_STREAM = 1  # np.random.default_rng([seed, stream]): independent of the cell permutations
 STABILITY_STREAM = 2
 
@@ -97,3 +99,18 @@ def deletion_metrics(f_x: float, f_b: float, deleted_scores: np.ndarray, ks: tup
         "deletion_random": [float(v) for v in rand] if draws else None,
         "faithfulness": [float(v) for v in top - rand] if draws else None,
     }
+
+
+def attention_agreement(attention: np.ndarray | None, cells: np.ndarray) -> float | None:
+    """Spearman rank correlation of attention[t] with |sum_f SHAP[t, f]|; None if undefined or no attention."""
+    if attention is None:
+        return None
+    per_step = np.abs(cells.sum(axis=1))
+    if np.ptp(attention) == 0 or np.ptp(per_step) == 0:
+        return None
+    return spearman(attention, per_step)
+
+
+def additivity_error(base_value: float, cells: np.ndarray, score: float) -> float:
+    """|base_value + sum(attributions) - score|, in score units."""
+    return float(abs(base_value + float(np.sum(cells)) - score))

@@ -13,7 +13,7 @@ from bench.alerts_bench import stationary_bootstrap
 from tests.support.models import FIRST_MODEL_ALERT_PARAMS, first_version
 from tests.support.models import load as load_version
 from tickscope.explainer import quality
-from tickscope.explainer.baseline_shapley import attention_agreement
+from tickscope.explainer.quality import attention_agreement
 from tickscope.marketdata.regimes import inject
 from tickscope.marketdata.sources import load_source
 from tickscope.streams.alert import AlertEngine, AlertParams, alert_id_for
