@@ -157,6 +157,8 @@ class SymbolWindows:
         r = self.index[symbol]
         k, h = int(self.n_prices[r]), self.history
         sizes = self.sizes[r, h - k:]
+        if not np.isfinite(self.prices[r, h - k:]).all() or np.isinf(sizes).any():  # NaN size = missing
+            raise ValueError(f"window of {symbol!r} holds a non-finite price or size")
         return int(self.partition[r]), int(self.applied[r]), {
             "last_ts": None if self.last_ts[r] == NO_TS else int(self.last_ts[r]),
             "prices": self.prices[r, h - k:].tolist(),

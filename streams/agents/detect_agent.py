@@ -38,7 +38,7 @@ from tickscope.settings import Settings
 from tickscope.streams.agents.runtime import FaustProducer, aiokafka_options
 from tickscope.streams.checkpoint import Checkpoint, Outgoing
 from tickscope.streams.detect import STAGE_ID, Batch, BatchOutcome, SignalDetector
-from tickscope.streams.state import encode_state, latest_states
+from tickscope.streams.state import encode_window_state, latest_states
 from tickscope.transport.partitions import read_partition
 
 log = logging.getLogger("tickscope.worker")
@@ -199,10 +199,12 @@ class TickBatchService(mode.Service):
         state = []
         for symbol in self.changed & windows.index.keys():
             partition, applied, body = windows.state_of(symbol)
-            state.append(Outgoing(topic, symbol.encode(), encode_state(symbol, partition, applied, body), partition))
+            value = encode_window_state(symbol, partition, applied, body)
+            state.append(Outgoing(topic, symbol.encode(), value, partition))
         evicted = windows.take_evicted()
         for symbol, partition, applied in evicted:
-            state.append(Outgoing(topic, symbol.encode(), encode_state(symbol, partition, applied, None), partition))
+            value = encode_window_state(symbol, partition, applied, None)
+            state.append(Outgoing(topic, symbol.encode(), value, partition))
         metrics.SYMBOL_EVICTIONS.labels(STAGE_ID).inc(len(evicted))
         await Checkpoint(self.producer, self._commit).complete(state)
         self.changed.clear()

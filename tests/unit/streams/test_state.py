@@ -2,18 +2,43 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
 from tests.unit.streams.conftest import messages, run
 from tickscope.marketdata.sources import load_source
 from tickscope.streams.detect import Batch, SignalDetector
-from tickscope.streams.state import decode_state, encode_state, latest_states
+from tickscope.streams.state import decode_state, encode_state, encode_window_state, latest_states
 
 
 def _save(detector: SignalDetector, symbols) -> list[bytes]:
     out = []
     for symbol in symbols:
         partition, applied, state = detector.windows.state_of(symbol)
-        out.append(encode_state(symbol, partition, applied, state))
+        out.append(encode_window_state(symbol, partition, applied, state))
     return out
+
+
+def test_window_state_encoding_is_the_general_encoding_byte_for_byte(model):
+    """The detect checkpoint's fast encoder writes what ``encode_state`` writes, state and tombstone."""
+    detector = SignalDetector(model, 8, 4096)
+    outs = run(detector, messages("EURUSD", load_source("eurusd")[:300]), 100)
+    symbol = next(iter(outs[-1].changed))
+    partition, applied, state = detector.windows.state_of(symbol)
+    assert state["prices"] and any(s is not None for s in state["sizes"])
+    assert encode_window_state(symbol, partition, applied, state) == encode_state(symbol, partition, applied, state)
+    assert encode_window_state(symbol, 0, 5, None) == encode_state(symbol, 0, 5, None)
+
+
+def test_a_window_holding_a_non_finite_price_is_never_saved(model):
+    """orjson would write NaN as null: ``state_of`` refuses it first (ingest lets none through)."""
+    detector = SignalDetector(model, 8, 4096)
+    outs = run(detector, messages("EURUSD", load_source("eurusd")[:300]), 100)
+    symbol = next(iter(outs[-1].changed))
+    row = detector.windows.index[symbol]
+    detector.windows.prices[row, -1] = np.nan
+    with pytest.raises(ValueError, match="non-finite"):
+        detector.windows.state_of(symbol)
 
 
 def test_restart_from_saved_state_gives_the_same_signals_as_an_uninterrupted_run(model):
