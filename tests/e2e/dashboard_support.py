@@ -1,4 +1,5 @@
-"""What tests/e2e/test_dashboard_e2e.py reads besides the page's plain text: the topic, the desk's table and charts.
+"""What the dashboard's browser tests share: their own broker, the Chromium check, clicking a table row, and
+what tests/e2e/test_dashboard_e2e.py reads besides the page's plain text: the topic, the desk's table and charts.
 
 Why a module of its own: the test walks the desk like a user (table row, chart marker, box zoom) and checks
 each shown explanation against the record read independently from ``explanations``; the readers of the
@@ -12,11 +13,48 @@ from __future__ import annotations
 import json
 import threading
 import time
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
+from tests.support import require
 from tests.support.browser import GD, element_text
 from tests.support.topics import read_topic
+
+
+def require_chromium() -> None:
+    """Skip on a developer's machine without Chromium; fail under CI, whose .ci/run installs it."""
+    from bench.dashboard_parts import CHROMEDRIVER, CHROMIUM
+
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        require(False, f"needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium chromium-driver)")
+
+
+@contextmanager
+def own_broker(work: Path):
+    """A Tansu broker on a free port with the dashboard's topics, stopped on exit; yields its bootstrap."""
+    from bench.dashboard_parts import create_topics
+    from tickscope.transport.broker import free_port, start_broker, stop_process
+
+    bootstrap = f"127.0.0.1:{free_port()}"
+    broker = start_broker(bootstrap, log_path=work / "broker.log")
+    try:
+        create_topics(bootstrap)
+        yield bootstrap
+    finally:
+        stop_process(broker)
+
+
+def click_signal_row(driver, signal_id: str) -> bool:
+    """Click the signals-table cell showing ``signal_id``; False while no such row is on the page."""
+    from selenium.webdriver.common.by import By
+
+    for td in driver.find_elements(By.CSS_SELECTOR, '#signals-table td[data-dash-column="signal_id"]'):
+        if td.text.strip() == signal_id:
+            td.click()
+            return True
+    return False
 
 
 class ArrivalClock(threading.Thread):

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from pathlib import Path
 
 import pytest
 
@@ -28,13 +27,14 @@ from tests.e2e.dashboard_support import (
     ArrivalClock,
     assert_explanation,
     choose_symbol,
+    click_signal_row,
     explained_records,
     marker_positions,
+    require_chromium,
     shown_symbol,
     table_ids,
     table_rows,
 )
-from tests.support import require
 from tests.support.browser import GD, dashboard_status, element_text, save_screenshot, update_posts, wait_until
 from tests.support.processes import spawn
 from tests.support.topics import feed_ticks, read_topic
@@ -42,8 +42,6 @@ from tickscope.transport.broker import free_port, stop_process
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 N_TICKS = 600
 SYMBOL = "EURUSD.E2E"
 
@@ -72,8 +70,7 @@ def dashboard(broker, worker, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        require(False, "needs /usr/bin/chromium and /usr/bin/chromedriver (apt-get install chromium chromium-driver)")
+    require_chromium()
     from bench.dashboard_parts import make_driver
 
     profile = tmp_path_factory.mktemp("chromium-profile")
@@ -137,14 +134,7 @@ def test_dashboard_shows_prices_signals_and_explanations(broker, worker, dashboa
     assert candidates, (shown_ids, list(records))
     target = next((s for s in candidates if s != default_id), candidates[0])
 
-    def click_row():
-        for td in browser.find_elements(By.CSS_SELECTOR, '#signals-table td[data-dash-column="signal_id"]'):
-            if td.text.strip() == target:
-                td.click()
-                return True
-        return False
-
-    wait_until("the target row to be clickable", click_row, 15)
+    wait_until("the target row to be clickable", lambda: click_signal_row(browser, target), 15)
     wait_until("the explanation of the clicked row", lambda: element_text(browser, "selected-signal-id") == target
                and element_text(browser, "selection-mode") == "(selected)", 15)
     wait_until("the explanation graphs", lambda: browser.execute_script(

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from bench import dashboard_parts, synthetic
-from tests.support import require
+from tests.e2e.dashboard_support import click_signal_row, own_broker, require_chromium
 from tests.support.browser import DOC_SHOTS, GD, dashboard_status, element_text, update_posts, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -40,36 +40,33 @@ return true;
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    if not (Path(dashboard_parts.CHROMIUM).exists() and Path(dashboard_parts.CHROMEDRIVER).exists()):
-        require(False, "needs chromium and chromedriver")
+    require_chromium()
     from kafka import KafkaProducer
 
-    from tickscope.transport.broker import free_port, start_broker, stop_process
+    from tickscope.transport.broker import stop_process
 
     work = tmp_path_factory.mktemp("dash-push")
-    bootstrap = f"127.0.0.1:{free_port()}"
-    broker = start_broker(bootstrap, log_path=work / "broker.log")
-    dashboard_parts.create_topics(bootstrap)
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks=1)
-    now = int(time.time() * 1000)
-    start = now - PRELOAD_TICKS * 1000
-    for i in range(PRELOAD_TICKS):
-        producer.send("ticks", key=SYMBOL.encode(), value=synthetic.tick_json(SYMBOL, start + i * 1000, 1.1 + i * 1e-5))
-    for i in range(PRELOAD_SIGNALS):
-        ts = start + (i + 1) * 100_000
-        producer.send("explanations", value=synthetic.record_json(SYMBOL, ts, 1.1, now))
-    producer.flush()
-    _write_reference(work)
-    proc, url = dashboard_parts.start_dashboard(bootstrap, work, 10_000, "push", BROWSER_POINTS)
-    drivers = [dashboard_parts.make_driver(work / f"profile-{i}", network_log=True) for i in range(2)]
-    try:
-        yield {"url": url, "producer": producer, "drivers": drivers}
-    finally:
-        for d in drivers:
-            d.quit()
-        producer.close()
-        stop_process(proc)
-        stop_process(broker)
+    with own_broker(work) as bootstrap:
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks=1)
+        now = int(time.time() * 1000)
+        start = now - PRELOAD_TICKS * 1000
+        for i in range(PRELOAD_TICKS):
+            producer.send("ticks", key=SYMBOL.encode(),
+                          value=synthetic.tick_json(SYMBOL, start + i * 1000, 1.1 + i * 1e-5))
+        for i in range(PRELOAD_SIGNALS):
+            ts = start + (i + 1) * 100_000
+            producer.send("explanations", value=synthetic.record_json(SYMBOL, ts, 1.1, now))
+        producer.flush()
+        _write_reference(work)
+        proc, url = dashboard_parts.start_dashboard(bootstrap, work, 10_000, "push", BROWSER_POINTS)
+        drivers = [dashboard_parts.make_driver(work / f"profile-{i}", network_log=True) for i in range(2)]
+        try:
+            yield {"url": url, "producer": producer, "drivers": drivers}
+        finally:
+            for d in drivers:
+                d.quit()
+            producer.close()
+            stop_process(proc)
 
 
 def _write_reference(data_dir: Path) -> None:
@@ -143,7 +140,6 @@ def test_pushed_signals_reach_two_browsers_without_a_poll(stack):
 
 
 def test_a_click_shows_the_records_numbers_without_a_poll(stack):
-    from selenium.webdriver.common.by import By
 
     d = stack["drivers"][0]
     sent = _publish(stack["producer"], 3)
@@ -151,14 +147,7 @@ def test_a_click_shows_the_records_numbers_without_a_poll(stack):
     wait_until("the target row", lambda: target in d.execute_script("return window.__seen;"), 30)
     update_posts(d)
 
-    def click():
-        for td in d.find_elements(By.CSS_SELECTOR, '#signals-table td[data-dash-column="signal_id"]'):
-            if td.text.strip() == target:
-                td.click()
-                return True
-        return False
-
-    wait_until("the row to be clickable", click, 15)
+    wait_until("the row to be clickable", lambda: click_signal_row(d, target), 15)
     wait_until("the selected signal", lambda: element_text(d, "selected-signal-id") == target
                and element_text(d, "selection-mode") == "(selected)", 15)
     rec = sent[target]

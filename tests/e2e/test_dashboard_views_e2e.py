@@ -17,7 +17,7 @@ import urllib.request
 import pytest
 
 from bench import dashboard_parts, synthetic
-from tests.support import require
+from tests.e2e.dashboard_support import own_broker, require_chromium
 from tests.support.browser import DOC_SHOTS, element_text, wait_until
 from tickscope.audit.report import REPORT_CSP
 
@@ -27,42 +27,37 @@ NOW = int(time.time() * 1000)
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    from pathlib import Path
-
-    if not (Path(dashboard_parts.CHROMIUM).exists() and Path(dashboard_parts.CHROMEDRIVER).exists()):
-        require(False, "needs chromium and chromedriver")
+    require_chromium()
     from kafka import KafkaProducer
 
-    from tickscope.transport.broker import free_port, start_broker, stop_process
+    from tickscope.transport.broker import stop_process
 
     work = tmp_path_factory.mktemp("dash-views")
-    bootstrap = f"127.0.0.1:{free_port()}"
-    broker = start_broker(bootstrap, log_path=work / "broker.log")
-    dashboard_parts.create_topics(bootstrap)
     recs = [synthetic.record_json("SYNTH", NOW - (200 - i) * 1000, 1.1 + i * 1e-4, NOW, drift=i / 200)
             for i in range(200)]
     ids = [json.loads(r)["signal_id"] for r in recs]
     _write_archive(work / "archive.sqlite", recs[:150], ids[:150])
-    producer = KafkaProducer(bootstrap_servers=bootstrap)
-    for i, r in enumerate(recs):
-        producer.send("ticks", key=b"SYNTH", value=synthetic.tick_json("SYNTH", NOW - (200 - i) * 1000, 1.1 + i * 1e-4))
-        producer.send("explanations", key=ids[i].encode(), value=r)
-    producer.send("alerts", key=b"al-1", value=synthetic.alert_json(
-        "al-1", "attribution_drift", "SYNTH", ids[150:160], NOW - 60_000, NOW - 5_000, severity="critical"))
-    producer.send("alerts", key=b"al-0", value=synthetic.alert_json(
-        "al-0", "rank_change", "*", ids[10:13], NOW - 3_600_000, NOW - 3_500_000))
-    producer.send("alerts", key=b"al-1", value=synthetic.alert_json(  # re-delivered: shown once
-        "al-1", "attribution_drift", "SYNTH", ids[150:160], NOW - 60_000, NOW - 5_000, severity="critical"))
-    producer.flush()
-    producer.close()
-    proc, url = dashboard_parts.start_dashboard(bootstrap, work, 10_000)
-    driver = dashboard_parts.make_driver(work / "profile")
-    try:
-        yield {"url": url, "ids": ids, "driver": driver}
-    finally:
-        driver.quit()
-        stop_process(proc)
-        stop_process(broker)
+    with own_broker(work) as bootstrap:
+        producer = KafkaProducer(bootstrap_servers=bootstrap)
+        for i, r in enumerate(recs):
+            producer.send("ticks", key=b"SYNTH",
+                          value=synthetic.tick_json("SYNTH", NOW - (200 - i) * 1000, 1.1 + i * 1e-4))
+            producer.send("explanations", key=ids[i].encode(), value=r)
+        producer.send("alerts", key=b"al-1", value=synthetic.alert_json(
+            "al-1", "attribution_drift", "SYNTH", ids[150:160], NOW - 60_000, NOW - 5_000, severity="critical"))
+        producer.send("alerts", key=b"al-0", value=synthetic.alert_json(
+            "al-0", "rank_change", "*", ids[10:13], NOW - 3_600_000, NOW - 3_500_000))
+        producer.send("alerts", key=b"al-1", value=synthetic.alert_json(  # re-delivered: shown once
+            "al-1", "attribution_drift", "SYNTH", ids[150:160], NOW - 60_000, NOW - 5_000, severity="critical"))
+        producer.flush()
+        producer.close()
+        proc, url = dashboard_parts.start_dashboard(bootstrap, work, 10_000)
+        driver = dashboard_parts.make_driver(work / "profile")
+        try:
+            yield {"url": url, "ids": ids, "driver": driver}
+        finally:
+            driver.quit()
+            stop_process(proc)
 
 
 def _write_archive(path, recs, ids):

@@ -9,10 +9,10 @@ checkout tickscope is installed from (an editable install).
 
 from __future__ import annotations
 
-import importlib
-import os
 import sys
 from pathlib import Path
+
+from tickscope.cli.checkout import find_folder, import_from
 
 TARGETS = ("model", "explain", "archive", "pipeline", "memory", "dashboard", "alerts")
 
@@ -28,31 +28,14 @@ def add_parser(sub):
 
 def bench_dir() -> Path | None:
     """The ``bench/`` folder to load benchmarks from, or None when there is none (an installed wheel)."""
-    import tickscope
-
-    candidates = [os.environ.get("TICKSCOPE_BENCH_DIR"), Path.cwd() / "bench",
-                  Path(tickscope.__file__).resolve().parents[1] / "bench"]
-    for c in candidates:
-        if c and (Path(c) / "__init__.py").is_file():
-            return Path(c).resolve()
-    return None
-
-
-def load_bench_package() -> Path:
-    """Put the ``bench`` package on the import path; returns its folder. Raises FileNotFoundError without one."""
-    where = bench_dir()
-    if where is None:
-        raise FileNotFoundError("no bench/ folder: benchmarks ship with the source repository, not the package "
-                                "(set TICKSCOPE_BENCH_DIR or run from a checkout)")
-    if str(where.parent) not in sys.path:
-        sys.path.insert(0, str(where.parent))
-    return where
+    return find_folder("bench", "TICKSCOPE_BENCH_DIR")
 
 
 def run(args) -> int:
     try:
-        load_bench_package()
-        module = importlib.import_module(f"bench.{args.target}_bench")
+        module = import_from(bench_dir(), f"bench.{args.target}_bench",
+                             "no bench/ folder: benchmarks ship with the source repository, not the package "
+                             "(set TICKSCOPE_BENCH_DIR or run from a checkout)")
     except (FileNotFoundError, ImportError) as exc:
         print(f"tickscope bench: {exc}", file=sys.stderr)
         return 2

@@ -12,10 +12,11 @@ replays from then on. Exit status 1 when a case was saved, 0 when none.
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from pathlib import Path
+
+from tickscope.cli.checkout import find_folder, import_from
 
 
 def add_parser(sub):
@@ -31,30 +32,14 @@ def add_parser(sub):
 
 def tests_dir() -> Path | None:
     """The ``tests/`` folder holding ``support/fuzz.py``, or None (an installed wheel has none)."""
-    import tickscope
-
-    candidates = [os.environ.get("TICKSCOPE_TESTS_DIR"), Path.cwd() / "tests",
-                  Path(tickscope.__file__).resolve().parents[1] / "tests"]
-    for c in candidates:
-        if c and (Path(c) / "__init__.py").is_file() and (Path(c) / "support" / "fuzz.py").is_file():
-            return Path(c).resolve()
-    return None
-
-
-def load_fuzz_support():
-    """Import ``tests.support.fuzz`` from the checkout. Raises FileNotFoundError without one."""
-    where = tests_dir()
-    if where is None:
-        raise FileNotFoundError("no tests/support/fuzz.py: the fuzz harnesses ship with the source repository, not "
-                                "the package (set TICKSCOPE_TESTS_DIR or run from a checkout)")
-    if str(where.parent) not in sys.path:
-        sys.path.insert(0, str(where.parent))
-    return importlib.import_module("tests.support.fuzz")
+    return find_folder("tests", "TICKSCOPE_TESTS_DIR", marker="support/fuzz.py")
 
 
 def run(args) -> int:
     try:
-        fuzz = load_fuzz_support()
+        fuzz = import_from(tests_dir(), "tests.support.fuzz",
+                           "no tests/support/fuzz.py: the fuzz harnesses ship with the source repository, not "
+                           "the package (set TICKSCOPE_TESTS_DIR or run from a checkout)")
     except (FileNotFoundError, ImportError) as exc:
         print(f"tickscope fuzz: {exc}", file=sys.stderr)
         return 2
