@@ -23,6 +23,7 @@ import time
 
 import pytest
 
+from bench.dashboard_parts import dashboard_status
 from tests.e2e.dashboard_support import (
     ArrivalClock,
     assert_explanation,
@@ -35,7 +36,7 @@ from tests.e2e.dashboard_support import (
     table_ids,
     table_rows,
 )
-from tests.support.browser import GD, dashboard_status, element_text, save_screenshot, update_posts, wait_until
+from tests.support.browser import GD, element_text, save_screenshot, update_posts, wait_until
 from tests.support.processes import spawn
 from tests.support.topics import feed_ticks, read_topic
 from tickscope.transport.broker import free_port, stop_process

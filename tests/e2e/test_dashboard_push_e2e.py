@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 
 from bench import dashboard_parts, synthetic
+from bench.dashboard_parts import dashboard_status
 from tests.e2e.dashboard_support import click_signal_row, own_broker, require_chromium
-from tests.support.browser import DOC_SHOTS, GD, dashboard_status, element_text, update_posts, wait_until
+from tests.support.browser import DOC_SHOTS, GD, element_text, update_posts, wait_until
 
 pytestmark = pytest.mark.e2e
 

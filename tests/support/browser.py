@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.request
 from pathlib import Path
 
 SHOTS = Path(__file__).resolve().parents[1] / "e2e" / "screenshots"  # gitignored
@@ -20,15 +19,6 @@ DOC_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"  # show
 # JS: the plotly graph div of a dcc.Graph, by the Graph's id (null while it is not rendered).
 GD = "(function(id){const el=document.getElementById(id); if(!el) return null; " \
      "return el.classList.contains('js-plotly-plot') ? el : el.querySelector('.js-plotly-plot');})"
-
-
-def dashboard_status(url: str) -> dict | None:
-    """The dashboard's ``/_tickscope/status`` JSON (symbols, counters, traffic), or None while it does not answer."""
-    try:
-        with urllib.request.urlopen(url + "_tickscope/status", timeout=2) as resp:
-            return json.loads(resp.read())
-    except OSError:
-        return None
 
 
 def wait_until(what: str, fn, timeout_s: float, interval_s: float = 0.5):
